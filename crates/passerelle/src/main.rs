@@ -1,0 +1,3 @@
+//! The `passerelle` command line.
+
+fn main() {}

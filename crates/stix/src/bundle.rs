@@ -1,0 +1,1 @@
+//! Streaming reading of bundles.

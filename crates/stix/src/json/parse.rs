@@ -1,0 +1,554 @@
+//! A strict, bounded, zero-copy JSON parser into [`Value`].
+//!
+//! Why not serde_json: STIX needs things it does not give together. Duplicate keys
+//! must be an error (I-JSON, which RFC 8785 canonicalisation and our signatures
+//! rely on), numbers must keep their exact text, errors must name a byte offset,
+//! and nesting depth and the number of values must be bounded so that hostile
+//! input cannot exhaust the stack or memory.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::fmt;
+
+use super::value::{Map, Number, Value};
+
+/// Bounds on what one document may contain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The deepest nesting of arrays and objects accepted.
+    pub max_depth: usize,
+    /// The most values (of any kind, at any depth) in one document.
+    pub max_values: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 64,
+            max_values: 2_000_000,
+        }
+    }
+}
+
+/// Why a document is not acceptable JSON, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} at byte {offset}")]
+pub struct ParseError {
+    /// Byte offset in the input where the problem was found.
+    pub offset: usize,
+    /// What the problem is.
+    pub kind: ParseErrorKind,
+}
+
+/// The kinds of JSON syntax problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseErrorKind {
+    /// The input ended inside a value.
+    UnexpectedEnd,
+    /// A byte that cannot start or continue a value here.
+    Unexpected {
+        /// The byte found, as a printable description.
+        found: String,
+        /// What the grammar expected.
+        expected: &'static str,
+    },
+    /// The input is not valid UTF-8.
+    InvalidUtf8,
+    /// A backslash escape that JSON does not define.
+    InvalidEscape,
+    /// A `\u` escape naming a lone UTF-16 surrogate.
+    LoneSurrogate,
+    /// A raw control character inside a string.
+    ControlCharacter,
+    /// A malformed number.
+    InvalidNumber,
+    /// A key that appears twice in one object.
+    DuplicateKey(String),
+    /// Nesting deeper than the limit.
+    TooDeep(usize),
+    /// More values than the limit.
+    TooManyValues(usize),
+    /// Something other than whitespace after the document.
+    TrailingCharacters,
+}
+
+impl fmt::Display for ParseErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseErrorKind::UnexpectedEnd => f.write_str("unexpected end of input (truncated?)"),
+            ParseErrorKind::Unexpected { found, expected } => {
+                write!(f, "expected {expected}, found {found}")
+            }
+            ParseErrorKind::InvalidUtf8 => f.write_str("invalid UTF-8"),
+            ParseErrorKind::InvalidEscape => f.write_str("invalid escape sequence in string"),
+            ParseErrorKind::LoneSurrogate => {
+                f.write_str("\\u escape is a lone UTF-16 surrogate, which I-JSON forbids")
+            }
+            ParseErrorKind::ControlCharacter => {
+                f.write_str("unescaped control character in string")
+            }
+            ParseErrorKind::InvalidNumber => f.write_str("invalid number"),
+            ParseErrorKind::DuplicateKey(k) => write!(f, "duplicate key {k:?} in one object"),
+            ParseErrorKind::TooDeep(n) => write!(f, "nesting deeper than {n} levels"),
+            ParseErrorKind::TooManyValues(n) => write!(f, "more than {n} values in one document"),
+            ParseErrorKind::TrailingCharacters => {
+                f.write_str("trailing characters after the JSON value")
+            }
+        }
+    }
+}
+
+impl ParseError {
+    /// 1-based line and column of the error in `source`.
+    pub fn line_column(&self, source: &[u8]) -> (usize, usize) {
+        let before = &source[..self.offset.min(source.len())];
+        let line = memchr::memchr_iter(b'\n', before).count() + 1;
+        let column = before.len() - memchr::memrchr(b'\n', before).map_or(0, |i| i + 1) + 1;
+        (line, column)
+    }
+}
+
+/// Parses one JSON document with the default [`Limits`].
+pub fn parse(input: &[u8]) -> Result<Value<'_>, ParseError> {
+    parse_with(input, Limits::default())
+}
+
+/// Parses one JSON document.
+pub fn parse_with(input: &[u8], limits: Limits) -> Result<Value<'_>, ParseError> {
+    let text = std::str::from_utf8(input).map_err(|e| ParseError {
+        offset: e.valid_up_to(),
+        kind: ParseErrorKind::InvalidUtf8,
+    })?;
+    let mut parser = Parser {
+        text,
+        bytes: input,
+        pos: 0,
+        limits,
+        values: 0,
+    };
+    parser.skip_whitespace();
+    let value = parser.value(0)?;
+    parser.skip_whitespace();
+    if parser.pos != parser.bytes.len() {
+        return Err(parser.error(ParseErrorKind::TrailingCharacters));
+    }
+    Ok(value)
+}
+
+/// Objects with more keys than this switch from a linear duplicate check to a set.
+const LINEAR_KEY_CHECK: usize = 24;
+
+struct Parser<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+    limits: Limits,
+    values: usize,
+}
+
+fn describe(byte: Option<u8>) -> String {
+    match byte {
+        None => "end of input".into(),
+        Some(b) if b.is_ascii_graphic() => format!("'{}'", b as char),
+        Some(b) => format!("byte 0x{b:02x}"),
+    }
+}
+
+impl<'a> Parser<'a> {
+    fn error(&self, kind: ParseErrorKind) -> ParseError {
+        ParseError {
+            offset: self.pos,
+            kind,
+        }
+    }
+
+    fn unexpected(&self, expected: &'static str) -> ParseError {
+        let found = self.bytes.get(self.pos).copied();
+        if found.is_none() {
+            return self.error(ParseErrorKind::UnexpectedEnd);
+        }
+        self.error(ParseErrorKind::Unexpected {
+            found: describe(found),
+            expected,
+        })
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn skip_whitespace(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn count_value(&mut self) -> Result<(), ParseError> {
+        self.values += 1;
+        if self.values > self.limits.max_values {
+            return Err(self.error(ParseErrorKind::TooManyValues(self.limits.max_values)));
+        }
+        Ok(())
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value<'a>, ParseError> {
+        self.count_value()?;
+        match self.peek() {
+            Some(b'{') => self.object(depth + 1),
+            Some(b'[') => self.array(depth + 1),
+            Some(b'"') => Ok(Value::String(self.string()?)),
+            Some(b't') => self.literal("true", Value::Bool(true)),
+            Some(b'f') => self.literal("false", Value::Bool(false)),
+            Some(b'n') => self.literal("null", Value::Null),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => Err(self.unexpected("a JSON value")),
+        }
+    }
+
+    fn literal(&mut self, word: &'static str, value: Value<'a>) -> Result<Value<'a>, ParseError> {
+        if self.bytes[self.pos..].starts_with(word.as_bytes()) {
+            self.pos += word.len();
+            Ok(value)
+        } else {
+            Err(self.unexpected("a JSON value"))
+        }
+    }
+
+    fn enter(&self, depth: usize) -> Result<(), ParseError> {
+        if depth > self.limits.max_depth {
+            Err(self.error(ParseErrorKind::TooDeep(self.limits.max_depth)))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<Value<'a>, ParseError> {
+        self.enter(depth)?;
+        self.pos += 1;
+        let mut entries: Vec<(Cow<'a, str>, Value<'a>)> = Vec::new();
+        let mut seen: Option<HashSet<Cow<'a, str>>> = None;
+        self.skip_whitespace();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(Value::Object(Map::new()));
+        }
+        loop {
+            self.skip_whitespace();
+            if self.peek() != Some(b'"') {
+                return Err(self.unexpected("a string key"));
+            }
+            let key_start = self.pos;
+            let key = self.string()?;
+            let duplicate = match &mut seen {
+                Some(set) => !set.insert(key.clone()),
+                None => {
+                    let dup = entries.iter().any(|(k, _)| *k == key);
+                    if entries.len() >= LINEAR_KEY_CHECK {
+                        seen = Some(
+                            entries
+                                .iter()
+                                .map(|(k, _)| k.clone())
+                                .chain([key.clone()])
+                                .collect(),
+                        );
+                    }
+                    dup
+                }
+            };
+            if duplicate {
+                return Err(ParseError {
+                    offset: key_start,
+                    kind: ParseErrorKind::DuplicateKey(key.into_owned()),
+                });
+            }
+            self.skip_whitespace();
+            if self.peek() != Some(b':') {
+                return Err(self.unexpected("':' after the key"));
+            }
+            self.pos += 1;
+            self.skip_whitespace();
+            let value = self.value(depth)?;
+            entries.push((key, value));
+            self.skip_whitespace();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(Value::Object(Map::from_unique_entries(entries)));
+                }
+                _ => return Err(self.unexpected("',' or '}'")),
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Result<Value<'a>, ParseError> {
+        self.enter(depth)?;
+        self.pos += 1;
+        let mut items = Vec::new();
+        self.skip_whitespace();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(Value::Array(items));
+        }
+        loop {
+            self.skip_whitespace();
+            items.push(self.value(depth)?);
+            self.skip_whitespace();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(Value::Array(items));
+                }
+                _ => return Err(self.unexpected("',' or ']'")),
+            }
+        }
+    }
+
+    /// Parses a string starting at the opening quote.
+    fn string(&mut self) -> Result<Cow<'a, str>, ParseError> {
+        self.pos += 1;
+        let start = self.pos;
+        // Fast path: no escapes, borrow straight from the input.
+        let Some(stop) = memchr::memchr2(b'"', b'\\', &self.bytes[start..]) else {
+            self.pos = self.bytes.len();
+            return Err(self.error(ParseErrorKind::UnexpectedEnd));
+        };
+        let run = &self.bytes[start..start + stop];
+        if let Some(i) = run.iter().position(|&b| b < 0x20) {
+            self.pos = start + i;
+            return Err(self.error(ParseErrorKind::ControlCharacter));
+        }
+        if self.bytes[start + stop] == b'"' {
+            self.pos = start + stop + 1;
+            return Ok(Cow::Borrowed(&self.text[start..start + stop]));
+        }
+        // Slow path: unescape into an owned string.
+        let mut out = String::with_capacity(stop + 16);
+        out.push_str(&self.text[start..start + stop]);
+        self.pos = start + stop;
+        loop {
+            match self.peek() {
+                None => return Err(self.error(ParseErrorKind::UnexpectedEnd)),
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(Cow::Owned(out));
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    self.escape(&mut out)?;
+                }
+                Some(_) => {
+                    let from = self.pos;
+                    let len = memchr::memchr2(b'"', b'\\', &self.bytes[from..])
+                        .unwrap_or(self.bytes.len() - from);
+                    let run = &self.bytes[from..from + len];
+                    if let Some(i) = run.iter().position(|&b| b < 0x20) {
+                        self.pos = from + i;
+                        return Err(self.error(ParseErrorKind::ControlCharacter));
+                    }
+                    out.push_str(&self.text[from..from + len]);
+                    self.pos = from + len;
+                }
+            }
+        }
+    }
+
+    fn escape(&mut self, out: &mut String) -> Result<(), ParseError> {
+        let Some(b) = self.peek() else {
+            return Err(self.error(ParseErrorKind::UnexpectedEnd));
+        };
+        self.pos += 1;
+        let c = match b {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => return self.unicode_escape(out),
+            _ => {
+                self.pos -= 1;
+                return Err(self.error(ParseErrorKind::InvalidEscape));
+            }
+        };
+        out.push(c);
+        Ok(())
+    }
+
+    fn hex4(&mut self) -> Result<u32, ParseError> {
+        let Some(digits) = self.bytes.get(self.pos..self.pos + 4) else {
+            self.pos = self.bytes.len();
+            return Err(self.error(ParseErrorKind::UnexpectedEnd));
+        };
+        let mut n = 0u32;
+        for &d in digits {
+            let v = (d as char)
+                .to_digit(16)
+                .ok_or_else(|| self.error(ParseErrorKind::InvalidEscape))?;
+            n = n * 16 + v;
+        }
+        self.pos += 4;
+        Ok(n)
+    }
+
+    fn unicode_escape(&mut self, out: &mut String) -> Result<(), ParseError> {
+        let escape_start = self.pos - 2;
+        let first = self.hex4()?;
+        let code = match first {
+            0xD800..=0xDBFF => {
+                if self.bytes.get(self.pos..self.pos + 2) != Some(b"\\u") {
+                    self.pos = escape_start;
+                    return Err(self.error(ParseErrorKind::LoneSurrogate));
+                }
+                self.pos += 2;
+                let second = self.hex4()?;
+                if !(0xDC00..=0xDFFF).contains(&second) {
+                    self.pos = escape_start;
+                    return Err(self.error(ParseErrorKind::LoneSurrogate));
+                }
+                0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
+            }
+            0xDC00..=0xDFFF => {
+                self.pos = escape_start;
+                return Err(self.error(ParseErrorKind::LoneSurrogate));
+            }
+            other => other,
+        };
+        match char::from_u32(code) {
+            Some(c) => {
+                out.push(c);
+                Ok(())
+            }
+            None => {
+                self.pos = escape_start;
+                Err(self.error(ParseErrorKind::InvalidEscape))
+            }
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.pos;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+        self.pos - start
+    }
+
+    fn number(&mut self) -> Result<Value<'a>, ParseError> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return Err(self.error(ParseErrorKind::InvalidNumber)),
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if self.digits() == 0 {
+                return Err(self.error(ParseErrorKind::InvalidNumber));
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if self.digits() == 0 {
+                return Err(self.error(ParseErrorKind::InvalidNumber));
+            }
+        }
+        Ok(Value::Number(Number::from_checked_text(Cow::Borrowed(
+            &self.text[start..self.pos],
+        ))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind_of(input: &str) -> ParseErrorKind {
+        parse(input.as_bytes()).unwrap_err().kind
+    }
+
+    #[test]
+    fn parses_and_borrows() {
+        let v = parse(br#"{"a": [1, -2.5e3, true, null, "x\u00e9\n"], "b": {}}"#).unwrap();
+        let a = v.get("a").unwrap().as_array().unwrap();
+        assert_eq!(a[0].as_number().unwrap().as_i64(), Some(1));
+        assert_eq!(a[1].as_number().unwrap().as_text(), "-2.5e3");
+        assert_eq!(a[4].as_str(), Some("x\u{e9}\n"));
+        assert!(matches!(v.get("b"), Some(Value::Object(m)) if m.is_empty()));
+    }
+
+    #[test]
+    fn surrogate_pairs_decode() {
+        let v = parse(br#""\ud83d\ude00""#).unwrap();
+        assert_eq!(v.as_str(), Some("\u{1F600}"));
+    }
+
+    #[test]
+    fn rejects_what_json_and_i_json_forbid() {
+        assert_eq!(
+            kind_of(r#"{"a":1,"a":2}"#),
+            ParseErrorKind::DuplicateKey("a".into())
+        );
+        assert_eq!(kind_of(r#""\ud800""#), ParseErrorKind::LoneSurrogate);
+        assert_eq!(kind_of(r#""\x""#), ParseErrorKind::InvalidEscape);
+        assert_eq!(kind_of("\"a\u{1}\""), ParseErrorKind::ControlCharacter);
+        assert_eq!(kind_of("01"), ParseErrorKind::TrailingCharacters);
+        assert_eq!(kind_of("1."), ParseErrorKind::InvalidNumber);
+        assert_eq!(kind_of("{\"a\":1"), ParseErrorKind::UnexpectedEnd);
+        assert_eq!(
+            kind_of("[1,]"),
+            ParseErrorKind::Unexpected {
+                found: "']'".into(),
+                expected: "a JSON value"
+            }
+        );
+        assert_eq!(kind_of("{} x"), ParseErrorKind::TrailingCharacters);
+        assert_eq!(
+            parse(b"\"\xff\"").unwrap_err().kind,
+            ParseErrorKind::InvalidUtf8
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_found_in_large_objects_too() {
+        let mut s = String::from("{");
+        for i in 0..100 {
+            s.push_str(&format!("\"k{i}\":{i},"));
+        }
+        s.push_str("\"k7\":0}");
+        assert_eq!(kind_of(&s), ParseErrorKind::DuplicateKey("k7".into()));
+    }
+
+    #[test]
+    fn depth_and_size_are_bounded() {
+        let deep = "[".repeat(100_000);
+        assert_eq!(kind_of(&deep), ParseErrorKind::TooDeep(64));
+        let many = format!("[{}0]", "0,".repeat(10));
+        let limits = Limits {
+            max_depth: 64,
+            max_values: 5,
+        };
+        assert_eq!(
+            parse_with(many.as_bytes(), limits).unwrap_err().kind,
+            ParseErrorKind::TooManyValues(5)
+        );
+    }
+
+    #[test]
+    fn error_positions_are_line_and_column() {
+        let src = b"{\n  \"a\": tru\n}";
+        let err = parse(src).unwrap_err();
+        assert_eq!(err.line_column(src), (2, 8));
+    }
+}

@@ -1,0 +1,1 @@
+//! Enumerations and open vocabularies of STIX 2.1 §10.
