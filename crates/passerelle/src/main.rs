@@ -1,3 +1,20 @@
-//! The `passerelle` command line.
+//! The `passerelle` command line: a STIX 2.1 / TAXII 2.1 node for partner
+//! security services. Commands live in [`cli`]; this file only dispatches.
 
-fn main() {}
+mod cli;
+mod input;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::run(args) {
+        Ok(code) => code,
+        Err(error) => {
+            cli::output::error(&format!("{error:#}"));
+            ExitCode::from(2)
+        }
+    }
+}

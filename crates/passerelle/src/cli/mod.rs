@@ -1,0 +1,29 @@
+//! Command-line arguments and dispatch to one module per command.
+
+pub mod output;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Passerelle: a STIX 2.1 / TAXII 2.1 node that partner security services run
+/// themselves to exchange threat intelligence under enforced sharing agreements.
+#[derive(Debug, Parser)]
+#[command(name = "passerelle", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Validate(validate::Args),
+}
+
+/// Runs the chosen command and returns the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Validate(args) => validate::run(args),
+    }
+}

@@ -1,0 +1,17 @@
+//! The only place that writes to the terminal, so that stdout stays the
+//! command's product and messages go to stderr.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::{self, Write};
+
+/// Writes a line of the command's output to stdout; a closed pipe ends quietly.
+pub fn line(out: &mut impl Write, text: &str) -> io::Result<()> {
+    out.write_all(text.as_bytes())?;
+    out.write_all(b"\n")
+}
+
+/// Reports a failure of the command itself on stderr.
+pub fn error(message: &str) {
+    eprintln!("passerelle: error: {message}");
+}
