@@ -41,15 +41,29 @@ impl<'a> Identifier<'a> {
             return Err(IdentifierError::Form);
         }
         let b = rest.as_bytes();
-        let well_formed = b.len() == 36
-            && b.iter().enumerate().all(|(i, &c)| match i {
-                8 | 13 | 18 | 23 => c == b'-',
-                _ => c.is_ascii_hexdigit(),
-            });
-        if !well_formed {
+        if b.len() != 36 {
             return Err(IdentifierError::Uuid);
         }
-        let uuid = Uuid::try_parse(rest).map_err(|_| IdentifierError::Uuid)?;
+        // One pass that checks the hyphenated form and decodes the bytes.
+        let mut bytes = [0u8; 16];
+        let mut nibble = 0usize;
+        for (i, &c) in b.iter().enumerate() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                if c != b'-' {
+                    return Err(IdentifierError::Uuid);
+                }
+                continue;
+            }
+            let value = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => return Err(IdentifierError::Uuid),
+            };
+            bytes[nibble / 2] |= value << (4 * (1 - nibble % 2));
+            nibble += 1;
+        }
+        let uuid = Uuid::from_bytes(bytes);
         if uuid.get_variant() != uuid::Variant::RFC4122 {
             return Err(IdentifierError::Variant);
         }
