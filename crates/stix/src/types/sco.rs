@@ -1235,7 +1235,7 @@ fn socket_ext_rules(ctx: &mut Ctx<'_>, ext: &Map<'_>) {
                 format!("{key:?} is not a socket option name (SO_*, ICMP_*, ICMP6_*, IP_*, IPV6_*, MCAST_*, TCP_* or IRLMP_*, in uppercase)"),
             );
         }
-        if !value.as_number().is_some_and(|n| n.as_i64().is_some()) {
+        if value.as_number().and_then(|n| n.as_i64()).is_none() {
             ctx.error(
                 options_path.prop(key),
                 "json-type",

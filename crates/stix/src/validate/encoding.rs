@@ -3,7 +3,7 @@
 /// Whether `s` is padded base64 (RFC 4648 §4), as the STIX `binary` type requires.
 pub fn is_base64(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.is_empty() || b.len() % 4 != 0 {
+    if b.is_empty() || !b.len().is_multiple_of(4) {
         return false;
     }
     let padding = b.iter().rev().take_while(|&&c| c == b'=').count();
@@ -17,7 +17,7 @@ pub fn is_base64(s: &str) -> bool {
 
 /// Whether `s` is hexadecimal with an even number of digits.
 pub fn is_hex(s: &str) -> bool {
-    !s.is_empty() && s.len() % 2 == 0 && s.bytes().all(|c| c.is_ascii_hexdigit())
+    !s.is_empty() && s.len().is_multiple_of(2) && s.bytes().all(|c| c.is_ascii_hexdigit())
 }
 
 fn is_unreserved(c: u8) -> bool {
