@@ -1508,4 +1508,46 @@ mod tests {
         assert_eq!(run(unix_account_ext_rules, "{}").len(), 1);
         assert!(run(unix_account_ext_rules, r#"{"gid":1001}"#).is_empty());
     }
+
+    /// Objects after the specification's examples (§6), one per SCO type: no errors.
+    const SPEC_EXAMPLES: &str = r#"[
+{"type": "artifact", "spec_version": "2.1", "id": "artifact--6f437177-6e48-5cf8-9d9e-872a2bddd641", "mime_type": "application/zip", "payload_bin": "aGVsbG8gd29ybGQ=", "encryption_algorithm": "mime-type-indicated", "decryption_key": "My voice is my passport"},
+{"type": "autonomous-system", "spec_version": "2.1", "id": "autonomous-system--f720c34b-98ae-597f-ade5-27dc241e8c74", "number": 15139, "name": "Slime Industries", "rir": "ARIN"},
+{"type": "directory", "spec_version": "2.1", "id": "directory--93c0a9b0-520d-545d-9094-1a08ddf46b05", "path": "C:\\Windows\\System32", "path_enc": "UTF-8", "ctime": "2018-11-23T08:17:27.000Z"},
+{"type": "domain-name", "spec_version": "2.1", "id": "domain-name--3c10e93f-798e-5a26-a0c1-08156efab7f5", "value": "example.com", "resolves_to_refs": ["ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd"]},
+{"type": "email-message", "spec_version": "2.1", "id": "email-message--cf9b4b7f-14c8-5955-8065-020e0316b559", "is_multipart": true, "received_lines": ["from mail.example.com ([198.51.100.3]) by smtp.gmail.com with ESMTPSA id q23sm23309939wme.17.2016.07.19.07.20.32 (version=TLS1_2 cipher=ECDHE-RSA-AES128-GCM-SHA256 bits=128/128); Tue, 19 Jul 2016 07:20:40 -0700 (PDT)"], "content_type": "multipart/mixed", "date": "2016-06-19T14:20:40.000Z", "from_ref": "email-addr--89f52ea8-d6ef-51e9-8fce-6a29236436ed", "to_refs": ["email-addr--d1b3bf0c-f02a-51a1-8102-11aba7959868"], "cc_refs": ["email-addr--e4ee5301-b52d-59cd-a8fa-8036738c7194"], "subject": "Check out this picture of a cat!", "additional_header_fields": {"Content-Disposition": "inline", "X-Mailer": "Mutt/1.5.23", "X-Originating-IP": "198.51.100.3"}, "body_multipart": [{"content_type": "text/plain; charset=utf-8", "content_disposition": "inline", "body": "Cats are funny!"}, {"content_type": "image/png", "content_disposition": "attachment; filename=\"tabby.png\"", "body_raw_ref": "artifact--4cce66f8-6eaa-53cb-85d5-3a85fca3a6c5"}]},
+{"type": "file", "spec_version": "2.1", "id": "file--c7d1e135-8b34-549a-bb47-302f5cf998ed", "hashes": {"SHA-256": "ceafbfd424be2ca4a5f0402cae090dda2fb0526cf521b60b60077c0f622b285a"}, "size": 25536, "name": "qwerty.dll", "mime_type": "application/pdf", "extensions": {"windows-pebinary-ext": {"pe_type": "dll", "number_of_sections": 4, "time_date_stamp": "2016-01-22T12:31:12Z", "sections": [{"name": "CODE", "entropy": 0.061089}]}, "ntfs-ext": {"alternate_data_streams": [{"name": "second.stream", "size": 25536}]}}},
+{"type": "ipv4-addr", "spec_version": "2.1", "id": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd", "value": "198.51.100.0/24"},
+{"type": "ipv6-addr", "spec_version": "2.1", "id": "ipv6-addr--1e61d36c-a16c-53b7-a80f-2a00161c96b1", "value": "2001:0db8::/96"},
+{"type": "mac-addr", "spec_version": "2.1", "id": "mac-addr--65cfcf98-8a6e-5a1b-8f61-379ac4f92d00", "value": "d2:fb:49:24:37:18"},
+{"type": "mutex", "spec_version": "2.1", "id": "mutex--eba44954-d4e4-5d3b-814c-2b17dd8de300", "name": "__CLEANSWEEP__"},
+{"type": "network-traffic", "spec_version": "2.1", "id": "network-traffic--f8ae967a-3dc3-5cdf-8f94-8505abff00c2", "src_ref": "ipv4-addr--4d22aae0-2bf9-5427-8819-e4f6abf20a53", "dst_ref": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd", "protocols": ["ipv4", "tcp", "http"], "start": "2016-06-19T14:20:40.000Z", "is_active": false, "end": "2016-06-19T14:21:40.000Z", "extensions": {"http-request-ext": {"request_method": "get", "request_value": "/download.html", "request_version": "http/1.1", "request_header": {"Accept-Encoding": "gzip,deflate", "User-Agent": "Mozilla/5.0 (Windows; U; Windows NT 5.1; en-US; rv:1.6) Gecko/20040113", "Host": "www.example.com"}}, "socket-ext": {"address_family": "AF_INET", "socket_type": "SOCK_STREAM", "options": {"SO_RCVBUF": 1024}}}},
+{"type": "process", "spec_version": "2.1", "id": "process--07bc30ad-e7a1-4b36-8d4d-7a1c1e0a8f1b", "pid": 1221, "created_time": "2016-01-20T14:11:25.55Z", "command_line": "./gedit-bin --new-window", "image_ref": "file--e04f22d1-be2c-59de-add8-10f61d15fe20", "extensions": {"windows-process-ext": {"aslr_enabled": true, "dep_enabled": true, "priority": "HIGH_PRIORITY_CLASS", "owner_sid": "S-1-5-21-186985262-1144665072-74031268-1309"}}},
+{"type": "software", "spec_version": "2.1", "id": "software--a1827f6d-ca53-5605-9e93-4316cd22a00a", "name": "Word", "cpe": "cpe:2.3:a:microsoft:word:2000:*:*:*:*:*:*:*", "languages": ["en"], "vendor": "Microsoft", "version": "2002"},
+{"type": "url", "spec_version": "2.1", "id": "url--c1477287-23ac-5971-a010-5c287877fa60", "value": "https://example.com/research/index.html"},
+{"type": "user-account", "spec_version": "2.1", "id": "user-account--0d5b424b-93b8-5cd8-ac36-306e1789d63c", "user_id": "1001", "account_login": "jdoe", "account_type": "unix", "display_name": "John Doe", "is_service_account": false, "is_privileged": false, "can_escalate_privs": true, "account_created": "2016-01-20T12:31:12Z", "credential_last_changed": "2016-01-20T14:27:43Z", "account_first_login": "2016-01-20T14:26:07Z", "account_last_login": "2016-07-22T16:08:28Z", "extensions": {"unix-account-ext": {"gid": 1001, "groups": ["wheel"], "home_dir": "/home/jdoe", "shell": "/bin/bash"}}},
+{"type": "windows-registry-key", "spec_version": "2.1", "id": "windows-registry-key--2ba37ae7-2745-5082-9dfd-9486dad41016", "key": "hkey_local_machine\\system\\bar\\foo", "values": [{"name": "Foo", "data": "qwerty", "data_type": "REG_SZ"}, {"name": "Bar", "data": "42", "data_type": "REG_DWORD"}]},
+{"type": "x509-certificate", "spec_version": "2.1", "id": "x509-certificate--b595eaf0-0b28-5dad-9e8e-0fab9c1facc9", "issuer": "C=ZA, ST=Western Cape, L=Cape Town, O=Thawte Consulting cc, OU=Certification Services Division, CN=Thawte Server CA/emailAddress=server-certs@thawte.com", "validity_not_before": "2016-03-12T12:00:00Z", "validity_not_after": "2016-08-21T12:00:00Z", "subject": "C=US, ST=Maryland, L=Baltimore, O=John Doe, OU=ExampleCorp, CN=www.example.com/emailAddress=john@example.com", "serial_number": "36:f7:d4:32:f4:ab:70:ea:d3:ce:98:6e:ea:99:93:49:32:0a:b7:06", "x509_v3_extensions": {"basic_constraints": "critical,CA:TRUE, pathlen:0", "name_constraints": "permitted;IP:192.168.0.0/255.255.0.0", "policy_constraints": "requireExplicitPolicy:3", "key_usage": "critical, keyCertSign", "extended_key_usage": "critical,codeSigning,1.2.3.4", "subject_key_identifier": "hash", "authority_key_identifier": "keyid,issuer", "subject_alternative_name": "email:my@other.address,RID:1.2.3.4", "issuer_alternative_name": "issuer:copy", "crl_distribution_points": "URI:http://myhost.com/myca.crl", "inhibit_any_policy": "2", "private_key_usage_period_not_before": "2016-03-12T12:00:00Z", "private_key_usage_period_not_after": "2018-03-12T12:00:00Z", "certificate_policies": "1.2.4.5, 1.1.3.4"}},
+{"type": "email-addr", "spec_version": "2.1", "id": "email-addr--2d77a846-6264-5d51-b586-e43822ea1ea3", "value": "john@example.com", "display_name": "John Doe", "belongs_to_ref": "user-account--0d5b424b-93b8-5cd8-ac36-306e1789d63c"}
+]"#;
+
+    #[test]
+    fn specification_examples_have_no_errors() {
+        let all = parse(SPEC_EXAMPLES.as_bytes()).unwrap();
+        let objects = all.as_array().unwrap();
+        let mut seen: Vec<&str> = objects
+            .iter()
+            .map(|o| o.get("type").and_then(Value::as_str).unwrap())
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), 18, "one example per SCO type");
+        for o in objects {
+            let errors: Vec<_> = crate::validate_object(o)
+                .into_iter()
+                .filter(|d| d.severity == crate::Severity::Error)
+                .collect();
+            assert!(errors.is_empty(), "{errors:#?}");
+        }
+    }
 }
