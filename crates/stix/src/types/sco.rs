@@ -502,7 +502,7 @@ pub static TYPES: &[TypeSpec] = &[
         AUTONOMOUS_SYSTEM,
         &["number"],
         &[],
-        sco_id::check,
+        common,
     ),
     sco("directory", DIRECTORY, &["path"], &[], directory_rules),
     sco(
@@ -530,7 +530,7 @@ pub static TYPES: &[TypeSpec] = &[
     sco("ipv4-addr", IPV4_ADDR, &["value"], &[], ipv4_addr_rules),
     sco("ipv6-addr", IPV6_ADDR, &["value"], &[], ipv6_addr_rules),
     sco("mac-addr", MAC_ADDR, &["value"], &[], mac_addr_rules),
-    sco("mutex", MUTEX, &["name"], &[], sco_id::check),
+    sco("mutex", MUTEX, &["name"], &[], common),
     sco(
         "network-traffic",
         NETWORK_TRAFFIC,
@@ -555,7 +555,7 @@ pub static TYPES: &[TypeSpec] = &[
         &[],
         software_rules,
     ),
-    sco("url", URL, &["value"], &[], sco_id::check),
+    sco("url", URL, &["value"], &[], common),
     sco(
         "user-account",
         USER_ACCOUNT,
@@ -636,10 +636,26 @@ fn charset(ctx: &mut Ctx<'_>, obj: &Map<'_>, name: &str) {
 
 // ---------------------------------------------------------------- rules
 
+/// Rules of every SCO: the id (§2.9) and the property names STIX reserves
+/// (the cyber-observable-core schema forbids them).
+fn common(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
+    sco_id::check(ctx, obj);
+    let root = Path::Root;
+    for name in ["severity", "action", "username", "phone_numbers"] {
+        if obj.contains_key(name) {
+            ctx.error(
+                root.prop(name),
+                "reserved-property",
+                format!("{name:?} is a reserved property name and must not be used"),
+            );
+        }
+    }
+}
+
 /// §6.1: `payload_bin` or `url` (not both); `url` needs `hashes`;
 /// `decryption_key` needs `encryption_algorithm`; `mime_type` from IANA.
 fn artifact_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
-    sco_id::check(ctx, obj);
+    common(ctx, obj);
     let root = Path::Root;
     match (obj.contains_key("payload_bin"), obj.contains_key("url")) {
         (true, true) => ctx.error(
@@ -678,7 +694,7 @@ fn artifact_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
 }
 
 fn directory_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
-    sco_id::check(ctx, obj);
+    common(ctx, obj);
     charset(ctx, obj, "path_enc");
 }
 
@@ -704,7 +720,7 @@ pub fn is_domain_name(s: &str) -> bool {
 
 /// §6.4: `value` is a domain name.
 fn domain_name_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
-    sco_id::check(ctx, obj);
+    common(ctx, obj);
     if let Some(s) = obj.get("value").and_then(Value::as_str)
         && !is_domain_name(s)
     {
@@ -719,7 +735,7 @@ fn domain_name_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
 
 /// §6.5: `value` is an addr-spec; like stix2-validator, only the `@` is required.
 fn email_addr_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
-    sco_id::check(ctx, obj);
+    common(ctx, obj);
     if let Some(s) = obj.get("value").and_then(Value::as_str)
         && !s.contains('@')
     {
@@ -735,7 +751,7 @@ fn email_addr_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
 /// §6.6: `body` only when not multipart, `body_multipart` only when it is;
 /// each MIME part has exactly one of `body` or `body_raw_ref`.
 fn email_message_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
-    sco_id::check(ctx, obj);
+    common(ctx, obj);
     let root = Path::Root;
     match obj.get("is_multipart").and_then(Value::as_bool) {
         Some(true) if obj.contains_key("body") => ctx.error(
@@ -773,7 +789,7 @@ fn email_message_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
 
 /// §6.7: `hashes` or `name`; `name_enc` from IANA; `mime_type` should be from IANA.
 fn file_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
-    sco_id::check(ctx, obj);
+    common(ctx, obj);
     let root = Path::Root;
     if !obj.contains_key("hashes") && !obj.contains_key("name") {
         ctx.error(
@@ -822,7 +838,7 @@ pub fn is_ipv6_cidr(s: &str) -> bool {
 }
 
 fn ip_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>, valid: fn(&str) -> bool, what: &str) {
-    sco_id::check(ctx, obj);
+    common(ctx, obj);
     if let Some(s) = obj.get("value").and_then(Value::as_str)
         && !valid(s)
     {
@@ -857,7 +873,7 @@ fn ipv6_addr_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
 
 /// §6.10: a colon-separated, lowercase, zero-padded EUI-48 address.
 fn mac_addr_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
-    sco_id::check(ctx, obj);
+    common(ctx, obj);
     if let Some(s) = obj.get("value").and_then(Value::as_str) {
         let b = s.as_bytes();
         let valid = b.len() == 17
@@ -881,7 +897,7 @@ fn mac_addr_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
 
 /// §6.12: `src_ref` or `dst_ref`; `end` not before `start`; no `end` while active.
 fn network_traffic_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
-    sco_id::check(ctx, obj);
+    common(ctx, obj);
     let root = Path::Root;
     if !obj.contains_key("src_ref") && !obj.contains_key("dst_ref") {
         ctx.error(
@@ -910,7 +926,7 @@ fn network_traffic_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
 
 /// §6.11: at least one property besides `type`, or an extension.
 fn process_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
-    sco_id::check(ctx, obj);
+    common(ctx, obj);
     at_least_one(ctx, Path::Root, obj, PROCESS, true);
 }
 
@@ -1024,7 +1040,7 @@ fn is_software_language(s: &str) -> bool {
 
 /// §6.13: `cpe` is a CPE 2.3 name; `languages` are language codes.
 fn software_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
-    sco_id::check(ctx, obj);
+    common(ctx, obj);
     let root = Path::Root;
     if let Some(s) = obj.get("cpe").and_then(Value::as_str)
         && !is_cpe23(s)
@@ -1057,13 +1073,13 @@ fn software_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
 
 /// §6.15: at least one property besides `type`.
 fn user_account_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
-    sco_id::check(ctx, obj);
+    common(ctx, obj);
     at_least_one(ctx, Path::Root, obj, USER_ACCOUNT, true);
 }
 
 /// §6.16: at least one property; `key` starts with a full hive name; each value has content.
 fn windows_registry_key_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
-    sco_id::check(ctx, obj);
+    common(ctx, obj);
     let root = Path::Root;
     at_least_one(ctx, root, obj, WINDOWS_REGISTRY_KEY, false);
     if let Some(key) = obj.get("key").and_then(Value::as_str) {
@@ -1096,7 +1112,7 @@ fn windows_registry_key_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
 /// §6.17: at least one property; the validity period in order (advice: the
 /// specification states no requirement on it).
 fn x509_certificate_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
-    sco_id::check(ctx, obj);
+    common(ctx, obj);
     let root = Path::Root;
     at_least_one(ctx, root, obj, X509_CERTIFICATE, false);
     if let (Some(before), Some(after)) = (
