@@ -4,6 +4,7 @@
 mod common;
 mod meta;
 mod sco;
+pub mod sco_vocab;
 mod sdo;
 mod spec;
 mod sro;
