@@ -143,6 +143,13 @@ fn marking_definition_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
     };
     match obj.get("definition_type").and_then(Value::as_str) {
         Some("statement") => {
+            if has_extensions && !obj.contains_key("definition") {
+                ctx.error(
+                    root.prop("definition"),
+                    "required",
+                    "is required when definition_type is \"statement\"",
+                );
+            }
             if let Some(definition) = definition {
                 let path = root.prop("definition");
                 match definition.get("statement") {
@@ -355,6 +362,13 @@ mod tests {
         assert_eq!(
             summary(&run(&no_statement)),
             vec![(Severity::Error, "definition.statement", "required")]
+        );
+        let statement_extension = format!(
+            r#"{base}, "definition_type": "statement", "extensions": {{"extension-definition--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f": {{"extension_type": "property-extension", "level": 1}}}}}}"#
+        );
+        assert_eq!(
+            summary(&run(&statement_extension)),
+            vec![(Severity::Error, "definition", "required")]
         );
         let bare = format!("{base}}}");
         assert_eq!(

@@ -2,7 +2,6 @@
 //! that span properties (time order, location coordinates, observed-data's
 //! `objects`/`object_refs`…). Also the helpers the SRO and meta tables share.
 
-use crate::diagnostic::Severity;
 use crate::json::{Map, Value};
 use crate::timestamp::Timestamp;
 use crate::validate::{Ctx, Path};
@@ -531,22 +530,35 @@ fn embedded_observables(ctx: &mut Ctx<'_>, path: Path<'_>, value: &Value<'_>) {
         };
         match sco.get("type") {
             None => ctx.error(at.prop("type"), "required", "is required but missing"),
-            Some(Value::String(t)) => {
-                if super::category_of(t).is_some_and(|c| c != Category::Sco) {
-                    ctx.error(
-                        at.prop("type"),
-                        "observed-data-content",
-                        format!("'{t}' is not a cyber-observable type"),
-                    );
-                }
-            }
-            Some(other) => ctx.report(
-                Severity::Error,
+            Some(Value::String(t)) => match super::category_of(t) {
+                Some(Category::Sco) => embedded_sco(ctx, key, item),
+                Some(_) => ctx.error(
+                    at.prop("type"),
+                    "observed-data-content",
+                    format!("'{t}' is not a cyber-observable type"),
+                ),
+                // A custom type may be an SCO, which needs no created or modified.
+                None => {}
+            },
+            Some(other) => ctx.error(
                 at.prop("type"),
                 "json-type",
                 format!("must be a string, found {}", other.kind()),
             ),
         }
+    }
+}
+
+/// Validates an SCO embedded in `objects` as a standalone one, and reports its
+/// problems under `objects.<key>`.
+fn embedded_sco(ctx: &mut Ctx<'_>, key: &str, sco: &Value<'_>) {
+    for d in crate::validate::validate_object(sco) {
+        let property = if d.property.is_empty() {
+            format!("objects.{key}")
+        } else {
+            format!("objects.{key}.{}", d.property)
+        };
+        ctx.report(d.severity, property, d.rule, d.message);
     }
 }
 
@@ -722,11 +734,25 @@ mod tests {
             errors(&obj("observed-data", &both)),
             vec![("objects".to_string(), "observed-data-content")]
         );
-        let deprecated = format!(r#"{base}, "objects": {{"0": {{"type": "file", "name": "a"}}}}"#);
-        let found = run(&obj("observed-data", &deprecated));
-        assert_eq!(found.len(), 1, "{found:#?}");
-        assert_eq!(found[0].rule, "deprecated-property");
-        assert_eq!(found[0].severity, Severity::Warning);
+        let deprecated = format!(
+            r#"{base}, "objects": {{"0": {{"type": "file", "spec_version": "2.1", "id": "file--5e2e2d2b-17d4-5cbf-938f-98ee46b3cd3f", "name": "a"}}}}"#
+        );
+        assert!(errors(&obj("observed-data", &deprecated)).is_empty());
+        assert!(
+            run(&obj("observed-data", &deprecated))
+                .iter()
+                .any(|d| d.rule == "deprecated-property"
+                    && d.severity == Severity::Warning
+                    && d.property == "objects")
+        );
+        let not_sco = format!(r#"{base}, "objects": {{"0": {{"type": "malware"}}, "1": 5}}"#);
+        assert_eq!(
+            errors(&obj("observed-data", &not_sco)),
+            vec![
+                ("objects.0.type".to_string(), "observed-data-content"),
+                ("objects.1".to_string(), "json-type")
+            ]
+        );
         let to_sdo =
             format!(r#"{base}, "object_refs": ["malware--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"]"#);
         assert_eq!(
