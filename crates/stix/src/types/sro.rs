@@ -125,8 +125,12 @@ fn suggested_relationship(ctx: &mut Ctx<'_>, relationship_type: &str, source: &s
             path,
             "unsuggested-relationship",
             format!(
-                "the specification suggests '{source}' {relationship_type} only to {}, not to '{target}'",
-                targets.join(", ")
+                "the specification suggests '{relationship_type}' from '{source}' only to {}, not to '{target}'",
+                targets
+                    .iter()
+                    .map(|t| format!("'{t}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ),
         Some(_) => {}
