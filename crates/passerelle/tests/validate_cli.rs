@@ -252,7 +252,7 @@ fn oversized_objects_are_skipped_and_reported() {
         Some(document.as_bytes()),
     );
     let text = stdout(&out);
-    assert!(text.contains("-: objects[0]: -: error: object #0 at byte 87 is larger than the limit of 4096 bytes and was skipped [object-size]"), "{text}");
+    assert!(text.contains("-: objects[0]: -: error: object #0 at byte 85 is larger than the limit of 4096 bytes and was skipped [object-size]"), "{text}");
     assert!(
         text.ends_with("2 objects in 1 files: 1 invalid, 1 errors, 0 warnings\n"),
         "{text}"
