@@ -142,6 +142,7 @@ fn shared_structures(ctx: &mut Ctx<'_>, obj: &Map<'_>, spec: Option<&TypeSpec>) 
     if let Some(lang) = obj.get("lang") {
         common::language_tag(ctx, root.prop("lang"), lang);
     }
+    granular::object_marking_circular(ctx, obj);
     if let Some(markings) = obj.get("granular_markings") {
         granular::check(ctx, root.prop("granular_markings"), markings, obj);
     }
