@@ -172,7 +172,6 @@ fn marking_definition_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
         ),
         _ => {}
     }
-    self_marking(ctx, obj);
 }
 
 /// §7.2.1.4: only the four predefined TLP marking definitions may exist, exactly as defined.
@@ -221,47 +220,6 @@ fn tlp_marking(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
                 root.prop(key),
                 "tlp-marking",
                 "must not be present in a predefined TLP marking definition",
-            );
-        }
-    }
-}
-
-/// A marking definition must not mark itself (no circular references).
-fn self_marking(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
-    let Some(id) = obj.get("id").and_then(Value::as_str) else {
-        return;
-    };
-    let root = Path::Root;
-    let refs = root.prop("object_marking_refs");
-    for (i, r) in obj
-        .get("object_marking_refs")
-        .and_then(Value::as_array)
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        if r.as_str() == Some(id) {
-            ctx.error(
-                refs.index(i),
-                "circular-marking",
-                "a marking definition must not mark itself",
-            );
-        }
-    }
-    let granular = root.prop("granular_markings");
-    for (i, m) in obj
-        .get("granular_markings")
-        .and_then(Value::as_array)
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        if m.get("marking_ref").and_then(Value::as_str) == Some(id) {
-            let at = granular.index(i);
-            ctx.error(
-                at.prop("marking_ref"),
-                "circular-marking",
-                "a marking definition must not mark itself",
             );
         }
     }
