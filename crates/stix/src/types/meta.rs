@@ -272,11 +272,17 @@ mod tests {
         validate_object(&json::parse(text.as_bytes()).unwrap())
     }
 
+    fn sorted<T: Ord>(mut items: Vec<T>) -> Vec<T> {
+        items.sort();
+        items
+    }
+
     fn summary(found: &[Diagnostic]) -> Vec<(Severity, &str, &str)> {
-        found
+        let found = found
             .iter()
             .map(|d| (d.severity, d.property.as_str(), d.rule))
-            .collect()
+            .collect::<Vec<_>>();
+        sorted(found)
     }
 
     const TLP_GREEN: &str = r#"{"type": "marking-definition", "spec_version": "2.1", "id": "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da", "created": "2017-01-20T00:00:00.000Z", "definition_type": "tlp", "name": "TLP:GREEN", "definition": {"tlp": "green"}}"#;
@@ -291,12 +297,12 @@ mod tests {
         let wrong_colour = TLP_GREEN.replace(r#""tlp": "green""#, r#""tlp": "red""#);
         assert_eq!(
             summary(&run(&wrong_colour)),
-            vec![(Severity::Error, "definition", "tlp-marking")]
+            sorted(vec![(Severity::Error, "definition", "tlp-marking")])
         );
         let new_id = TLP_GREEN.replace("34098fce", "44098fce");
         assert_eq!(
             summary(&run(&new_id)),
-            vec![(Severity::Error, "id", "tlp-marking")]
+            sorted(vec![(Severity::Error, "id", "tlp-marking")])
         );
         let extra = TLP_GREEN.replace(
             r#""name""#,
@@ -304,7 +310,7 @@ mod tests {
         );
         assert_eq!(
             summary(&run(&extra)),
-            vec![(Severity::Error, "created_by_ref", "tlp-marking")]
+            sorted(vec![(Severity::Error, "created_by_ref", "tlp-marking")])
         );
     }
 
@@ -319,33 +325,33 @@ mod tests {
             format!(r#"{base}, "definition_type": "statement", "definition": {{"text": "x"}}}}"#);
         assert_eq!(
             summary(&run(&no_statement)),
-            vec![(Severity::Error, "definition.statement", "required")]
+            sorted(vec![(Severity::Error, "definition.statement", "required")])
         );
         let statement_extension = format!(
             r#"{base}, "definition_type": "statement", "extensions": {{"extension-definition--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f": {{"extension_type": "property-extension", "level": 1}}}}}}"#
         );
         assert_eq!(
             summary(&run(&statement_extension)),
-            vec![(Severity::Error, "definition", "required")]
+            sorted(vec![(Severity::Error, "definition", "required")])
         );
         let bare = format!("{base}}}");
         assert_eq!(
             summary(&run(&bare)),
-            vec![
+            sorted(vec![
                 (Severity::Error, "definition_type", "required"),
                 (Severity::Error, "definition", "required")
-            ]
+            ])
         );
         let circular = format!(
             r#"{base}, "definition_type": "statement", "definition": {{"statement": "x"}}, "object_marking_refs": ["marking-definition--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"]}}"#
         );
         assert_eq!(
             summary(&run(&circular)),
-            vec![(
+            sorted(vec![(
                 Severity::Error,
                 "object_marking_refs[0]",
                 "circular-marking"
-            )]
+            )])
         );
     }
 
@@ -358,10 +364,10 @@ mod tests {
         );
         assert_eq!(
             summary(&run(&text)),
-            vec![
+            sorted(vec![
                 (Severity::Error, "contents.d e", "language-tag"),
                 (Severity::Error, "contents.d e.Name", "property-name")
-            ]
+            ])
         );
         let self_ref = text.replace(
             r#""object_ref": "campaign"#,
@@ -388,7 +394,7 @@ mod tests {
         );
         assert_eq!(
             summary(&run(&bad)),
-            vec![
+            sorted(vec![
                 (Severity::Error, "extension_types[0]", "enumeration"),
                 (Severity::Error, "created_by_ref", "required"),
                 (
@@ -396,7 +402,7 @@ mod tests {
                     "extension_properties",
                     "extension-properties"
                 ),
-            ]
+            ])
         );
     }
 }

@@ -163,11 +163,17 @@ mod tests {
         )
     }
 
+    fn sorted<T: Ord>(mut items: Vec<T>) -> Vec<T> {
+        items.sort();
+        items
+    }
+
     fn summary(found: &[Diagnostic]) -> Vec<(Severity, &str, &str)> {
-        found
+        let found = found
             .iter()
             .map(|d| (d.severity, d.property.as_str(), d.rule))
-            .collect()
+            .collect::<Vec<_>>();
+        sorted(found)
     }
 
     #[test]
@@ -188,11 +194,11 @@ mod tests {
             let found = relationship(r, s, t, "");
             assert_eq!(
                 summary(&found),
-                vec![(
+                sorted(vec![(
                     Severity::Warning,
                     "relationship_type",
                     "unsuggested-relationship"
-                )],
+                )]),
                 "{r} {s} {t}"
             );
         }
@@ -203,10 +209,10 @@ mod tests {
         let found = relationship("related-to", "sighting", "marking-definition", "");
         assert_eq!(
             summary(&found),
-            vec![
+            sorted(vec![
                 (Severity::Error, "source_ref", "reference-type"),
                 (Severity::Error, "target_ref", "reference-type")
-            ]
+            ])
         );
     }
 
@@ -215,7 +221,11 @@ mod tests {
         let found = relationship("Uses", "malware", "tool", "");
         assert_eq!(
             summary(&found),
-            vec![(Severity::Error, "relationship_type", "relationship-type")]
+            sorted(vec![(
+                Severity::Error,
+                "relationship_type",
+                "relationship-type"
+            )])
         );
         let found = relationship(
             "uses",
@@ -225,7 +235,7 @@ mod tests {
         );
         assert_eq!(
             summary(&found),
-            vec![(Severity::Error, "stop_time", "timestamp-order")]
+            sorted(vec![(Severity::Error, "stop_time", "timestamp-order")])
         );
     }
 
@@ -237,13 +247,13 @@ mod tests {
         );
         assert_eq!(
             summary(&found),
-            vec![
+            sorted(vec![
                 (Severity::Error, "count", "integer-range"),
                 (Severity::Error, "sighting_of_ref", "reference-type"),
                 (Severity::Error, "observed_data_refs[0]", "reference-type"),
                 (Severity::Error, "where_sighted_refs[0]", "reference-type"),
                 (Severity::Error, "last_seen", "timestamp-order"),
-            ]
+            ])
         );
         let ok = run(
             r#", "sighting_of_ref": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", "where_sighted_refs": ["location--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"], "count": 0"#,
