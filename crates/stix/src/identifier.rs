@@ -4,6 +4,25 @@ use std::fmt;
 
 use uuid::Uuid;
 
+const INVALID_HEX: u8 = 0xff;
+
+/// The value of each hex digit, `INVALID_HEX` for other bytes.
+static HEX_VALUES: [u8; 256] = {
+    let mut table = [INVALID_HEX; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
 /// A syntactically valid STIX identifier, borrowed from its source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Identifier<'a> {
@@ -54,12 +73,10 @@ impl<'a> Identifier<'a> {
                 }
                 continue;
             }
-            let value = match c {
-                b'0'..=b'9' => c - b'0',
-                b'a'..=b'f' => c - b'a' + 10,
-                b'A'..=b'F' => c - b'A' + 10,
-                _ => return Err(IdentifierError::Uuid),
-            };
+            let value = HEX_VALUES[usize::from(c)];
+            if value == INVALID_HEX {
+                return Err(IdentifierError::Uuid);
+            }
             bytes[nibble / 2] |= value << (4 * (1 - nibble % 2));
             nibble += 1;
         }

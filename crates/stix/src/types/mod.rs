@@ -26,32 +26,61 @@ pub fn lookup_indexed(name: &str) -> Option<(&'static TypeSpec, &'static Propert
     registry().get(name).map(|(spec, index)| (*spec, index))
 }
 
-/// Every property of a type, common ones included, sorted by name.
+/// Every property of a type, common ones included, with a hash table to find them.
 ///
-/// Validation looks up each property of every object here, so it is a binary
-/// search over a prepared list rather than a scan of the tables.
+/// Validation looks up each property of every object here, so it is one hash
+/// and usually one comparison, not a scan of the tables.
 #[derive(Debug)]
 pub struct PropertyIndex {
     props: Vec<&'static Prop>,
+    /// Open addressing: 0 is empty, otherwise the position in `props` plus one.
+    slots: Vec<u16>,
+}
+
+/// FNV-1a: short keys, no allocation, good enough spread for tens of names.
+fn name_hash(name: &str) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in name.as_bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h as usize
 }
 
 impl PropertyIndex {
     fn new(spec: &'static TypeSpec) -> Self {
-        let mut props: Vec<&'static Prop> = common_properties(spec)
-            .iter()
-            .chain(spec.properties)
-            .collect();
-        props.sort_by_key(|p| p.name);
-        props.dedup_by_key(|p| p.name);
-        PropertyIndex { props }
+        let mut props: Vec<&'static Prop> = Vec::new();
+        for prop in common_properties(spec).iter().chain(spec.properties) {
+            if !props.iter().any(|p| p.name == prop.name) {
+                props.push(prop);
+            }
+        }
+        let size = (props.len() * 2).next_power_of_two().max(8);
+        let mut slots = vec![0u16; size];
+        for (position, prop) in props.iter().enumerate() {
+            let mut slot = name_hash(prop.name) & (size - 1);
+            while slots[slot] != 0 {
+                slot = (slot + 1) & (size - 1);
+            }
+            slots[slot] = u16::try_from(position + 1).unwrap_or(u16::MAX);
+        }
+        PropertyIndex { props, slots }
     }
 
     /// The position and spec of the property called `name`.
     pub fn get(&self, name: &str) -> Option<(usize, &'static Prop)> {
-        self.props
-            .binary_search_by(|p| p.name.cmp(name))
-            .ok()
-            .map(|i| (i, self.props[i]))
+        let mask = self.slots.len() - 1;
+        let mut slot = name_hash(name) & mask;
+        loop {
+            let entry = usize::from(self.slots[slot]);
+            if entry == 0 {
+                return None;
+            }
+            let prop = self.props[entry - 1];
+            if prop.name == name {
+                return Some((entry - 1, prop));
+            }
+            slot = (slot + 1) & mask;
+        }
     }
 
     /// All properties, in the order of their positions.
@@ -109,9 +138,10 @@ mod tests {
                 spec.name,
                 index.len()
             );
-            for prop in spec.properties {
+            for prop in spec.properties.iter().chain(common_properties(spec)) {
                 assert_eq!(index.get(prop.name).map(|(_, p)| p.name), Some(prop.name));
             }
+            assert!(index.get("x_not_a_property").is_none());
         }
     }
 
