@@ -221,19 +221,23 @@ impl Lexer {
         Some(self.chars[body..close].iter().collect())
     }
 
-    fn string(&mut self, start: usize) -> TokenKind {
+    /// A string token, and where an error in it is (the bad escape, or the opening quote).
+    fn string(&mut self, start: usize) -> (TokenKind, usize) {
         self.pos += 1;
         let mut out = String::new();
         loop {
             match self.peek(0) {
                 None => {
-                    return TokenKind::Error(format!(
-                        "the string opened at character {start} is never closed with '"
-                    ));
+                    return (
+                        TokenKind::Error(format!(
+                            "the string opened at character {start} is never closed with '"
+                        )),
+                        start,
+                    );
                 }
                 Some('\'') => {
                     self.pos += 1;
-                    return TokenKind::Str(out);
+                    return (TokenKind::Str(out), start);
                 }
                 Some('\\') => match self.peek(1) {
                     Some(c @ ('\'' | '\\')) => {
@@ -241,15 +245,22 @@ impl Lexer {
                         self.pos += 2;
                     }
                     Some(c) => {
-                        self.pos += 1;
-                        return TokenKind::Error(format!(
-                            "'\\{c}' is not an escape a string may contain; only \\' and \\\\ are"
-                        ));
+                        let at = self.pos;
+                        self.pos += 2;
+                        return (
+                            TokenKind::Error(format!(
+                                "'\\{c}' is not an escape a string may contain; only \\' and \\\\ are"
+                            )),
+                            at,
+                        );
                     }
                     None => {
-                        return TokenKind::Error(format!(
-                            "the string opened at character {start} is never closed with '"
-                        ));
+                        return (
+                            TokenKind::Error(format!(
+                                "the string opened at character {start} is never closed with '"
+                            )),
+                            start,
+                        );
                     }
                 },
                 Some(c) => {
@@ -375,8 +386,8 @@ impl Lexer {
             }
             ('.', _) => single(TokenKind::Dot),
             ('\'', _) => {
-                let kind = self.string(start);
-                return self.finish(kind, start);
+                let (kind, at) = self.string(start);
+                return self.finish(kind, at);
             }
             ('+' | '-' | '0'..='9', _) => {
                 let kind = self.number();
