@@ -234,15 +234,30 @@ fn hash_format(algorithm: &str) -> Option<HashFormat> {
 }
 
 fn hash_values(c: &mut Checker<'_>, t: &Comparison) {
-    // LIKE and MATCHES take patterns, not hash values (stix2-patterns checks them too).
-    if matches!(t.op, Operator::Exists | Operator::Like | Operator::Matches) {
+    let steps = &t.path.steps;
+    if t.op == Operator::Exists
+        || !steps
+            .iter()
+            .any(|s| s.kind == StepKind::Key("hashes".into()))
+    {
         return;
     }
-    let steps = &t.path.steps;
-    if !steps
-        .iter()
-        .any(|s| s.kind == StepKind::Key("hashes".into()))
+    // §9.5: [n] indexes lists; stix2-patterns fails on it after 'hashes', so it is an error here.
+    if let Some(
+        last @ PathStep {
+            kind: StepKind::Index(n),
+            ..
+        },
+    ) = steps.last()
     {
+        c.error(
+            last.span.start,
+            format!("hashes are keyed by algorithm name, so [{n}] selects nothing: write hashes.'SHA-256' or hashes[*]"),
+        );
+        return;
+    }
+    // LIKE and MATCHES take patterns, not hash values (stix2-patterns checks them too).
+    if matches!(t.op, Operator::Like | Operator::Matches) {
         return;
     }
     let Some(StepKind::Key(algorithm)) = steps.last().map(|s| &s.kind) else {

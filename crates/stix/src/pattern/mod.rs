@@ -63,6 +63,13 @@ fn check_with(pattern: &str, lookup: paths::Lookup<'_>) -> Vec<PatternProblem> {
         })
         .collect();
     out.extend(checks::check(&ast, lookup));
+    // An error at a position says more than a warning there.
+    let error_at: std::collections::HashSet<usize> = out
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .map(|p| p.offset)
+        .collect();
+    out.retain(|p| p.severity == Severity::Error || !error_at.contains(&p.offset));
     out.sort_by_key(|p| p.offset);
     out
 }

@@ -1030,10 +1030,10 @@ fn steps_that_select_nothing_warn() {
         )]
     );
     assert_eq!(
-        w("[file:hashes[0] = 'x']"),
+        w("[file:extensions.'windows-pebinary-ext'.sections[0].hashes[0].x = 'x']"),
         vec![(
-            12,
-            "file:hashes holds a dictionary, not a list, so an index selects nothing".to_string()
+            58,
+            "file:extensions.'windows-pebinary-ext'.sections[0].hashes holds a dictionary, not a list, so an index selects nothing".to_string()
         )]
     );
     assert_eq!(
@@ -1183,6 +1183,18 @@ fn hash_values_must_fit_their_algorithm() {
     assert_eq!(e("[file:hashes.MD5 LIKE 'cead%']"), vec![]);
     assert_eq!(e("[file:hashes.MD5 MATCHES '^cead']"), vec![]);
     assert_eq!(e("[EXISTS file:hashes.MD5]"), vec![]);
+    // A numeric index after hashes selects nothing (stix2-patterns fails on it).
+    assert_eq!(
+        problems("[file:hashes[0] LIKE 'x']"),
+        vec![(
+            Severity::Error,
+            12,
+            "hashes are keyed by algorithm name, so [0] selects nothing: write hashes.'SHA-256' or hashes[*]"
+                .to_string()
+        )]
+    );
+    assert_eq!(e("[x-thing:hashes[1] = 'x']").len(), 1);
+    assert_eq!(e("[EXISTS file:hashes[0]]"), vec![]);
 }
 
 #[test]
