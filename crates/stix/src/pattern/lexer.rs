@@ -342,10 +342,13 @@ impl Lexer {
                 "{int_digits}. is not a number: a float needs digits after the '.'"
             ));
         }
-        if self
-            .peek(0)
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        {
+        // The grammar needs no space between tokens ("5SECONDS" lexes as two),
+        // but a number glued to anything other than a keyword is a typo.
+        let glued: String = self.chars[self.pos..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || **c == '_' || **c == '-')
+            .collect();
+        if !glued.is_empty() && Keyword::from_word(&glued).is_none() {
             return TokenKind::Error(format!(
                 "a number cannot be followed directly by '{}' (no exponents or suffixes)",
                 self.peek(0).unwrap_or('_')
@@ -496,6 +499,14 @@ mod tests {
         assert!(matches!(kinds("01")[0], TokenKind::Error(_)));
         assert!(matches!(kinds("1.")[0], TokenKind::Error(_)));
         assert!(matches!(kinds("1e5")[0], TokenKind::Error(_)));
+        assert_eq!(
+            kinds("5SECONDS"),
+            vec![
+                TokenKind::Int("5".into()),
+                TokenKind::Keyword(Keyword::Seconds),
+                TokenKind::Eof
+            ]
+        );
         assert_eq!(kinds("- 1")[0], TokenKind::Punct('-'));
     }
 
