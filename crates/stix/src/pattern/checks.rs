@@ -142,15 +142,16 @@ fn comparison(c: &mut Checker<'_>, t: &Comparison) {
             format!("'{ty}' is not a valid object type name: use 3 to 250 characters of a-z, 0-9 and '-'"),
         );
     }
-    let first_ok = match (&path.steps[0].kind, spec) {
-        (StepKind::Key(k), Some(s))
+    let first = path.steps.first();
+    let first_ok = match (first.map(|s| &s.kind), spec) {
+        (Some(StepKind::Key(k)), Some(s))
             if paths::find_property(&[s], k).is_some() || k == "extensions" =>
         {
             true
         }
-        (StepKind::Key(k), _) if !is_property_name(k) => {
+        (Some(StepKind::Key(k)), _) if !is_property_name(k) => {
             c.error(
-                path.steps[0].span.start,
+                first.map_or(path.span.start, |s| s.span.start),
                 format!("'{k}' is not a valid property name: use 3 to 250 characters of a-z, 0-9 and '_'"),
             );
             false
