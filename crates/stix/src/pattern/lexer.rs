@@ -230,7 +230,8 @@ impl Lexer {
                 None => {
                     return (
                         TokenKind::Error(format!(
-                            "the string opened at character {start} is never closed with '"
+                            "the string opened at character {} is never closed with '",
+                            start + 1
                         )),
                         start,
                     );
@@ -257,7 +258,8 @@ impl Lexer {
                     None => {
                         return (
                             TokenKind::Error(format!(
-                                "the string opened at character {start} is never closed with '"
+                                "the string opened at character {} is never closed with '",
+                                start + 1
                             )),
                             start,
                         );
@@ -275,7 +277,8 @@ impl Lexer {
         self.pos += 1;
         let Some(text) = self.raw_quoted() else {
             return TokenKind::Error(format!(
-                "the {prefix}'…' constant opened at character {start} is never closed with '"
+                "the {prefix}'…' constant opened at character {} is never closed with '",
+                start + 1
             ));
         };
         match prefix {
@@ -526,7 +529,7 @@ mod tests {
         let TokenKind::Error(m) = &kinds("'abc")[0] else {
             panic!()
         };
-        assert_eq!(m, "the string opened at character 0 is never closed with '");
+        assert_eq!(m, "the string opened at character 1 is never closed with '");
     }
 
     #[test]

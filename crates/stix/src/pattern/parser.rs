@@ -11,7 +11,7 @@ use super::lexer::{Keyword, Token, TokenKind, is_space, tokenize};
 
 /// Why a pattern does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("at character {offset}: {message}")]
+#[error("at character {}: {message}", offset + 1)]
 pub struct PatternError {
     /// Character offset (0-based) where the problem is.
     pub offset: usize,
@@ -237,7 +237,7 @@ impl Parser {
                 if self.peek().kind != TokenKind::RBrack {
                     return self.unexpected(&format!(
                         "']' to close the observation expression opened at character {}",
-                        open.span.start
+                        open.span.start + 1
                     ));
                 }
                 self.bump();
@@ -255,7 +255,7 @@ impl Parser {
                 if self.peek().kind != TokenKind::RParen {
                     return self.unexpected(&format!(
                         "')' to close the parenthesis opened at character {}",
-                        open.span.start
+                        open.span.start + 1
                     ));
                 }
                 self.bump();
@@ -438,7 +438,7 @@ impl Parser {
                 if self.peek().kind != TokenKind::RParen {
                     return self.unexpected(&format!(
                         "')' to close the parenthesis opened at character {}",
-                        first.span.start
+                        first.span.start + 1
                     ));
                 }
                 self.bump();
@@ -662,7 +662,8 @@ impl Parser {
                     Some(l) => items.push(l),
                     None if items.is_empty() => {
                         return self.unexpected(&format!(
-                            "a constant or ')' in the set opened at character {open}"
+                            "a constant or ')' in the set opened at character {}",
+                            open + 1
                         ));
                     }
                     None => return self.unexpected("a constant after ',' in the set"),
@@ -675,7 +676,8 @@ impl Parser {
         }
         if self.peek().kind != TokenKind::RParen {
             return self.unexpected(&format!(
-                "',' or ')' to close the set opened at character {open}"
+                "',' or ')' to close the set opened at character {}",
+                open + 1
             ));
         }
         self.bump();
@@ -730,7 +732,7 @@ impl Parser {
                     if self.peek().kind != TokenKind::RBrack {
                         return self.unexpected(&format!(
                             "']' to close the list index opened at character {}",
-                            open.span.start
+                            open.span.start + 1
                         ));
                     }
                     self.bump();

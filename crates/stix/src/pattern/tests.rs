@@ -520,17 +520,17 @@ fn syntax_error_messages() {
         (
             "[file:name = 'x'",
             16,
-            "expected ']' to close the observation expression opened at character 0, found the end of the pattern",
+            "expected ']' to close the observation expression opened at character 1, found the end of the pattern",
         ),
         (
             "(([file:name = 'x'])",
             20,
-            "expected ')' to close the parenthesis opened at character 0, found the end of the pattern",
+            "expected ')' to close the parenthesis opened at character 1, found the end of the pattern",
         ),
         (
             "[(file:name = 'x']",
             17,
-            "expected ')' to close the parenthesis opened at character 1, found ']'",
+            "expected ')' to close the parenthesis opened at character 2, found ']'",
         ),
         (
             "[file:name = 'x']]",
@@ -622,12 +622,12 @@ fn syntax_error_messages() {
         (
             "[file:name IN ('a' 'b')]",
             19,
-            "expected ',' or ')' to close the set opened at character 14, found the string 'b'",
+            "expected ',' or ')' to close the set opened at character 15, found the string 'b'",
         ),
         (
             "[file:name IN (]",
             15,
-            "expected a constant or ')' in the set opened at character 14, found ']'",
+            "expected a constant or ')' in the set opened at character 15, found ']'",
         ),
         (
             "[file:name LIKE 5]",
@@ -757,7 +757,7 @@ fn syntax_error_messages() {
         (
             "[file:name = 'abc]",
             13,
-            "the string opened at character 13 is never closed with '",
+            "the string opened at character 14 is never closed with '",
         ),
         (
             "[file:name = b'AAA']",
@@ -777,7 +777,7 @@ fn syntax_error_messages() {
         (
             "[file:name = t'2020]",
             13,
-            "the t'…' constant opened at character 13 is never closed with '",
+            "the t'…' constant opened at character 14 is never closed with '",
         ),
         (
             "[file:size = 1.]",
@@ -842,7 +842,7 @@ fn syntax_error_messages() {
         (
             "[file:a[0 = 'x']",
             10,
-            "expected ']' to close the list index opened at character 7, found '='",
+            "expected ']' to close the list index opened at character 8, found '='",
         ),
         (
             "[file:a[99999999999999999999] = 'x']",
@@ -874,7 +874,7 @@ fn pattern_error_displays_its_position() {
     let e = parse("[file:name = 'x'").unwrap_err();
     assert_eq!(
         e.to_string(),
-        "at character 16: expected ']' to close the observation expression opened at character 0, found the end of the pattern"
+        "at character 17: expected ']' to close the observation expression opened at character 1, found the end of the pattern"
     );
 }
 
