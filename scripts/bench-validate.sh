@@ -14,7 +14,8 @@
 # Uses hyperfine when it is installed (`apt-get install hyperfine`), else a loop
 # with /usr/bin/time. Settings (environment):
 #   BENCH_RUNS=5  BENCH_REF_RUNS=3  BENCH_SIZES_MB="100 1024"
-#   BENCH_DIR=<repo>/target/bench (inputs, kept for reruns)  BENCH_NO_REF=1 (skip stix2-validator)
+#   BENCH_DIR=<repo>/target/bench (inputs, kept for reruns: about 1.2 GB with the defaults)
+#   BENCH_NO_REF=1 (skip stix2-validator)
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -82,7 +83,7 @@ text = open(sys.argv[1]).read()
 rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1))
 m = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", text)
 secs = int(m.group(1) or 0) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
-print(f"{rss / 1024:.1f} {secs:.2f} {sys.argv[2]}")
+print(f"{rss / 1024:.1f} {secs:.3f} {sys.argv[2]}")
 PY
 }
 
@@ -128,7 +129,9 @@ PY
 
 echo "## passerelle validate: throughput (one core)"
 echo
-echo "$(date -u +%Y-%m-%dT%H:%MZ), $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, $(uname -m); median of $runs runs (passerelle) and $ref_runs (stix2-validator); $(command -v hyperfine >/dev/null && hyperfine --version || echo '/usr/bin/time loop')"
+ref_note="median of $ref_runs runs of stix2-validator 3.3.2"
+[[ -n "$ref_python" ]] || ref_note="stix2-validator skipped (BENCH_NO_REF)"
+echo "$(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, $(uname -m); median of $runs runs of passerelle, $ref_note; timed with $(command -v hyperfine >/dev/null && hyperfine --version || echo 'a /usr/bin/time loop')"
 echo
 echo "| file | MB | objects | passerelle s | objects/s | MB/s | peak RSS MB | exit | stix2-validator s | objects/s | speed-up |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
