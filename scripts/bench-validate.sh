@@ -15,7 +15,7 @@
 # with /usr/bin/time. Settings (environment):
 #   BENCH_RUNS=5  BENCH_REF_RUNS=3  BENCH_SIZES_MB="100 1024"
 #   BENCH_DIR=<repo>/target/bench (inputs, kept for reruns: about 1.2 GB with the defaults)
-#   BENCH_NO_REF=1 (skip stix2-validator)
+#   BENCH_NO_REF=1 (skip stix2-validator)  BENCH_NO_HYPERFINE=1 (time with the loop)
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,6 +29,7 @@ bin="$target/release/passerelle"
 mkdir -p "$dir"
 
 log() { echo "bench: $*" >&2; }
+have_hyperfine() { [[ -z "${BENCH_NO_HYPERFINE:-}" ]] && command -v hyperfine >/dev/null; }
 one_core() { if command -v taskset >/dev/null; then taskset -c 0 "$@"; else "$@"; fi; }
 [[ -x /usr/bin/time ]] || { log "/usr/bin/time is missing (apt-get install time)"; exit 1; }
 
@@ -58,16 +59,17 @@ size_mb() { "$host_python" -c 'import os,sys; print(f"{os.path.getsize(sys.argv[
 # median_seconds RUNS CMD... : median wall time of RUNS runs, output discarded.
 median_seconds() {
     local n="$1"; shift
-    if command -v hyperfine >/dev/null; then
+    if have_hyperfine; then
         local json="$dir/hyperfine.json"
         one_core hyperfine --style none --warmup 1 --runs "$n" --ignore-failure -N \
             --export-json "$json" -- "$*" >&2
         "$host_python" -c 'import json,sys; print("%.4f" % json.load(open(sys.argv[1]))["results"][0]["median"])' "$json"
     else
-        local times=() t
+        local times=() out="$dir/time.txt"
         for ((i = 0; i < n; i++)); do
-            t="$( { one_core /usr/bin/time -f '%e' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)"
-            times+=("$t")
+            # The exit code is the command's (1 for invalid input), not a failure here.
+            one_core /usr/bin/time -f '%e' -o "$out" "$@" >/dev/null 2>&1 || true
+            times+=("$(tail -1 "$out")")
         done
         printf '%s\n' "${times[@]}" | sort -g | "$host_python" -c 'import sys; v=[float(x) for x in sys.stdin]; print(f"{v[len(v)//2]:.4f}")'
     fi
@@ -131,7 +133,7 @@ echo "## passerelle validate: throughput (one core)"
 echo
 ref_note="median of $ref_runs runs of stix2-validator 3.3.2"
 [[ -n "$ref_python" ]] || ref_note="stix2-validator skipped (BENCH_NO_REF)"
-echo "$(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, $(uname -m); median of $runs runs of passerelle, $ref_note; timed with $(command -v hyperfine >/dev/null && hyperfine --version || echo 'a /usr/bin/time loop')"
+echo "$(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, $(uname -m); median of $runs runs of passerelle, $ref_note; timed with $(have_hyperfine && hyperfine --version || echo 'a /usr/bin/time loop')"
 echo
 echo "| file | MB | objects | passerelle s | objects/s | MB/s | peak RSS MB | exit | stix2-validator s | objects/s | speed-up |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
