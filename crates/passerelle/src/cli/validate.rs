@@ -100,23 +100,26 @@ impl<W: Write> Report<W> {
     }
 
     fn print(&mut self, at: &Location<'_>, d: &Diagnostic, severity: Severity) -> io::Result<()> {
-        let object = match (&d.object_id, at.index) {
-            (Some(id), _) => id.clone(),
-            (None, Some(i)) => format!("objects[{i}]"),
-            (None, None) => "-".to_owned(),
-        };
         match self.format {
             Format::Text => {
+                // Written straight into the buffered output: with thousands of
+                // warnings per file, building each line as a String first shows up.
+                write!(self.out, "{}: ", at.file)?;
+                match (&d.object_id, at.index) {
+                    (Some(id), _) => self.out.write_all(id.as_bytes())?,
+                    (None, Some(i)) => write!(self.out, "objects[{i}]")?,
+                    (None, None) => self.out.write_all(b"-")?,
+                }
                 let property = if d.property.is_empty() {
                     "-"
                 } else {
                     &d.property
                 };
-                let text = format!(
-                    "{}: {object}: {property}: {severity}: {} [{}]",
-                    at.file, d.message, d.rule
-                );
-                output::line(&mut self.out, &text)
+                writeln!(
+                    self.out,
+                    ": {property}: {severity}: {} [{}]",
+                    d.message, d.rule
+                )
             }
             Format::Json => {
                 let record = serde_json::json!({

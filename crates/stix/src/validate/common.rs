@@ -69,7 +69,7 @@ pub fn custom_property(ctx: &mut Ctx<'_>, path: Path<'_>, name: &str) {
     if !is_valid_property_name(name) {
         ctx.error(path, "property-name", format!("{name:?} is not defined by STIX and is not a valid custom property name (3 to 250 characters of a-z, 0-9, _)"));
     } else {
-        ctx.warning(path, "custom-property", format!("custom property {name:?} should be defined by an extension-definition (toplevel-property-extension)"));
+        ctx.warning(path, "custom-property", format!("custom property '{name}' should be defined by an extension-definition (toplevel-property-extension)"));
     }
 }
 
