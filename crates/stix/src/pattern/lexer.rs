@@ -287,7 +287,7 @@ impl Lexer {
                 Err(e) => TokenKind::BadTimestamp(text, e),
             },
             'b' => {
-                if is_base64(&text) {
+                if crate::validate::is_base64(&text) {
                     TokenKind::Binary(text)
                 } else {
                     TokenKind::Error(format!(
@@ -445,18 +445,6 @@ impl Lexer {
             span: Span::new(start, self.pos.max(start)),
         }
     }
-}
-
-fn is_base64(text: &str) -> bool {
-    let b = text.as_bytes();
-    if b.is_empty() || !b.len().is_multiple_of(4) {
-        return false;
-    }
-    let pad = b.iter().rev().take_while(|&&c| c == b'=').count();
-    pad <= 2
-        && b[..b.len() - pad]
-            .iter()
-            .all(|&c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/')
 }
 
 /// Splits a pattern into tokens, ending with [`TokenKind::Eof`] or, at the first
