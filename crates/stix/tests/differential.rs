@@ -131,13 +131,13 @@ const KNOWN: &[Known] = &[
     Known {
         id: "campaign--ec5f1306-9f46-42eb-a8a7-959d6bf7d064",
         rule: "selector",
-        section: "§7.2.3",
+        section: "§7.2.3.1",
         why: "the spec lists description.[0] as an invalid selector because description is a string, not a list; stix2-validator checks only the selector's syntax",
     },
     Known {
         id: "file--64b99eee-afcc-5863-8b17-aacc0d4b20dd",
         rule: "-",
-        section: "§7.2.3",
+        section: "§7.2.3.1",
         why: "a selector component is a property name or a dictionary key, and dictionary and hash keys may have capitals and hyphens (§2.3, §2.7): hashes.SHA-256 is valid; the schema's selector regex allows only lowercase",
     },
     Known {
