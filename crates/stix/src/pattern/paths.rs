@@ -80,7 +80,7 @@ pub(crate) fn describe_kind(kind: &PropKind) -> &'static str {
         | PropKind::KillChainPhases
         | PropKind::ExternalReferences
         | PropKind::ObjectList(_) => "a list",
-        PropKind::Hashes | PropKind::Dictionary => "a dictionary",
+        PropKind::Hashes | PropKind::Dictionary | PropKind::StringListDictionary => "a dictionary",
         PropKind::Object(_) => "an object",
         PropKind::Any => "a value",
     }
@@ -213,6 +213,9 @@ fn into_value(
             Some(State::Value(PropKind::String))
         }
         (PropKind::Dictionary, StepKind::Key(_) | StepKind::AnyIndex) => None,
+        (PropKind::StringListDictionary, StepKind::Key(_) | StepKind::AnyIndex) => {
+            Some(State::Value(PropKind::StringList))
+        }
         (_, StepKind::Key(k)) if element.is_some() => {
             warn(format!(
                 "{} is a list: index it with [*] or [n] before '.{k}'",

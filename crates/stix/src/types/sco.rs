@@ -352,7 +352,7 @@ const HTTP_REQUEST_EXT: &[Prop] = &[
     req("request_method", S),
     req("request_value", S),
     opt("request_version", S),
-    opt("request_header", PropKind::Dictionary),
+    opt("request_header", PropKind::StringListDictionary),
     opt("message_body_length", UINT),
     opt("message_body_data_ref", one_ref(&["artifact"])),
 ];
@@ -1537,7 +1537,7 @@ mod tests {
 {"type": "ipv6-addr", "spec_version": "2.1", "id": "ipv6-addr--1e61d36c-a16c-53b7-a80f-2a00161c96b1", "value": "2001:0db8::/96"},
 {"type": "mac-addr", "spec_version": "2.1", "id": "mac-addr--65cfcf98-8a6e-5a1b-8f61-379ac4f92d00", "value": "d2:fb:49:24:37:18"},
 {"type": "mutex", "spec_version": "2.1", "id": "mutex--eba44954-d4e4-5d3b-814c-2b17dd8de300", "name": "__CLEANSWEEP__"},
-{"type": "network-traffic", "spec_version": "2.1", "id": "network-traffic--f8ae967a-3dc3-5cdf-8f94-8505abff00c2", "src_ref": "ipv4-addr--4d22aae0-2bf9-5427-8819-e4f6abf20a53", "dst_ref": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd", "protocols": ["ipv4", "tcp", "http"], "start": "2016-06-19T14:20:40.000Z", "is_active": false, "end": "2016-06-19T14:21:40.000Z", "extensions": {"http-request-ext": {"request_method": "get", "request_value": "/download.html", "request_version": "http/1.1", "request_header": {"Accept-Encoding": "gzip,deflate", "User-Agent": "Mozilla/5.0 (Windows; U; Windows NT 5.1; en-US; rv:1.6) Gecko/20040113", "Host": "www.example.com"}}, "socket-ext": {"address_family": "AF_INET", "socket_type": "SOCK_STREAM", "options": {"SO_RCVBUF": 1024}}}},
+{"type": "network-traffic", "spec_version": "2.1", "id": "network-traffic--f8ae967a-3dc3-5cdf-8f94-8505abff00c2", "src_ref": "ipv4-addr--4d22aae0-2bf9-5427-8819-e4f6abf20a53", "dst_ref": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd", "protocols": ["ipv4", "tcp", "http"], "start": "2016-06-19T14:20:40.000Z", "is_active": false, "end": "2016-06-19T14:21:40.000Z", "extensions": {"http-request-ext": {"request_method": "get", "request_value": "/download.html", "request_version": "http/1.1", "request_header": {"Accept-Encoding": ["gzip,deflate"], "User-Agent": ["Mozilla/5.0 (Windows; U; Windows NT 5.1; en-US; rv:1.6) Gecko/20040113"], "Host": ["www.example.com"]}}, "socket-ext": {"address_family": "AF_INET", "socket_type": "SOCK_STREAM", "options": {"SO_RCVBUF": 1024}}}},
 {"type": "process", "spec_version": "2.1", "id": "process--07bc30ad-e7a1-4b36-8d4d-7a1c1e0a8f1b", "pid": 1221, "created_time": "2016-01-20T14:11:25.55Z", "command_line": "./gedit-bin --new-window", "image_ref": "file--e04f22d1-be2c-59de-add8-10f61d15fe20", "extensions": {"windows-process-ext": {"aslr_enabled": true, "dep_enabled": true, "priority": "HIGH_PRIORITY_CLASS", "owner_sid": "S-1-5-21-186985262-1144665072-74031268-1309"}}},
 {"type": "software", "spec_version": "2.1", "id": "software--a1827f6d-ca53-5605-9e93-4316cd22a00a", "name": "Word", "cpe": "cpe:2.3:a:microsoft:word:2000:*:*:*:*:*:*:*", "languages": ["en"], "vendor": "Microsoft", "version": "2002"},
 {"type": "url", "spec_version": "2.1", "id": "url--c1477287-23ac-5971-a010-5c287877fa60", "value": "https://example.com/research/index.html"},

@@ -119,6 +119,8 @@ pub enum PropKind {
     Hashes,
     /// A dictionary with keys of any name.
     Dictionary,
+    /// A dictionary whose values are all lists of strings (HTTP headers, §6.12.2).
+    StringListDictionary,
     /// A non-empty list of kill-chain phases.
     KillChainPhases,
     /// A non-empty list of external references.

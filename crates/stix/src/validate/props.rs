@@ -261,6 +261,24 @@ pub fn check(ctx: &mut Ctx<'_>, path: Path<'_>, kind: PropKind, value: &Value<'_
                 common::dictionary_keys(ctx, path, map);
             }
         }
+        PropKind::StringListDictionary => {
+            if let Some(map) = object(ctx, path, value) {
+                common::dictionary_keys(ctx, path, map);
+                for (key, item) in map.iter() {
+                    let at = path.prop(key);
+                    match item {
+                        Value::Array(items) => {
+                            for (i, s) in items.iter().enumerate() {
+                                string(ctx, at.index(i), s);
+                            }
+                        }
+                        other => {
+                            wrong_kind::<()>(ctx, at, "a list of strings", other);
+                        }
+                    }
+                }
+            }
+        }
         PropKind::KillChainPhases => common::kill_chain_phases(ctx, path, value),
         PropKind::ExternalReferences => common::external_references(ctx, path, value),
         PropKind::Object(props) => {
