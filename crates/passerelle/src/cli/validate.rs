@@ -122,16 +122,34 @@ impl<W: Write> Report<W> {
                 )
             }
             Format::Json => {
-                let record = serde_json::json!({
-                    "file": at.file,
-                    "object_index": at.index,
-                    "object_id": d.object_id,
-                    "property": d.property,
-                    "severity": severity.as_str(),
-                    "rule": d.rule,
-                    "message": d.message,
-                });
-                output::line(&mut self.out, &record.to_string())
+                // Built by hand rather than through serde_json::Value: one record
+                // per warning, and ATT&CK has several warnings per object.
+                let mut record = Vec::with_capacity(256);
+                record.extend_from_slice(b"{\"file\":");
+                json::write_string(at.file, &mut record);
+                record.extend_from_slice(b",\"object_index\":");
+                match at.index {
+                    Some(i) => record.extend_from_slice(i.to_string().as_bytes()),
+                    None => record.extend_from_slice(b"null"),
+                }
+                record.extend_from_slice(b",\"object_id\":");
+                match &d.object_id {
+                    Some(id) => json::write_string(id, &mut record),
+                    None => record.extend_from_slice(b"null"),
+                }
+                for (key, value) in [
+                    ("property", d.property.as_str()),
+                    ("severity", severity.as_str()),
+                    ("rule", d.rule),
+                    ("message", d.message.as_str()),
+                ] {
+                    record.extend_from_slice(b",\"");
+                    record.extend_from_slice(key.as_bytes());
+                    record.extend_from_slice(b"\":");
+                    json::write_string(value, &mut record);
+                }
+                record.extend_from_slice(b"}\n");
+                self.out.write_all(&record)
             }
         }
     }
