@@ -86,6 +86,6 @@ mod tests {
     fn round_trips_text_exactly_when_compact() {
         let src = r#"{"b":1.50,"a":[1e3,-0,"\"\\\n\u0001é"],"c":{"z":null,"y":false}}"#;
         let v = parse(src.as_bytes()).unwrap();
-        assert_eq!(to_string(&v), src.replace("\\u0001", "\\u0001"));
+        assert_eq!(to_string(&v), src);
     }
 }
