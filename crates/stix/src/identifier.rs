@@ -4,6 +4,25 @@ use std::fmt;
 
 use uuid::Uuid;
 
+const INVALID_HEX: u8 = 0xff;
+
+/// The value of each hex digit, `INVALID_HEX` for other bytes.
+static HEX_VALUES: [u8; 256] = {
+    let mut table = [INVALID_HEX; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
 /// A syntactically valid STIX identifier, borrowed from its source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Identifier<'a> {
@@ -41,15 +60,27 @@ impl<'a> Identifier<'a> {
             return Err(IdentifierError::Form);
         }
         let b = rest.as_bytes();
-        let well_formed = b.len() == 36
-            && b.iter().enumerate().all(|(i, &c)| match i {
-                8 | 13 | 18 | 23 => c == b'-',
-                _ => c.is_ascii_hexdigit(),
-            });
-        if !well_formed {
+        if b.len() != 36 {
             return Err(IdentifierError::Uuid);
         }
-        let uuid = Uuid::try_parse(rest).map_err(|_| IdentifierError::Uuid)?;
+        // One pass that checks the hyphenated form and decodes the bytes.
+        let mut bytes = [0u8; 16];
+        let mut nibble = 0usize;
+        for (i, &c) in b.iter().enumerate() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                if c != b'-' {
+                    return Err(IdentifierError::Uuid);
+                }
+                continue;
+            }
+            let value = HEX_VALUES[usize::from(c)];
+            if value == INVALID_HEX {
+                return Err(IdentifierError::Uuid);
+            }
+            bytes[nibble / 2] |= value << (4 * (1 - nibble % 2));
+            nibble += 1;
+        }
+        let uuid = Uuid::from_bytes(bytes);
         if uuid.get_variant() != uuid::Variant::RFC4122 {
             return Err(IdentifierError::Variant);
         }

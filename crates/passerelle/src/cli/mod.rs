@@ -7,10 +7,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+const EXAMPLES: &str = "\
+Examples:
+  passerelle validate feed.json            check a STIX 2.1 bundle, one line per problem
+  passerelle validate --help               options and output format of a command";
+
 /// Passerelle: a STIX 2.1 / TAXII 2.1 node that partner security services run
 /// themselves to exchange threat intelligence under enforced sharing agreements.
 #[derive(Debug, Parser)]
-#[command(name = "passerelle", version, about, long_about = None)]
+#[command(name = "passerelle", version, after_help = EXAMPLES)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,

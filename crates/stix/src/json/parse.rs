@@ -125,6 +125,8 @@ pub fn parse_with(input: &[u8], limits: Limits) -> Result<Value<'_>, ParseError>
         pos: 0,
         limits,
         values: 0,
+        entries: Vec::new(),
+        items: Vec::new(),
     };
     parser.skip_whitespace();
     let value = parser.value(0)?;
@@ -144,6 +146,22 @@ struct Parser<'a> {
     pos: usize,
     limits: Limits,
     values: usize,
+    /// Entries of the objects being parsed, innermost last; each object moves
+    /// its own off the top into an exactly sized vector when it closes, so an
+    /// object costs one allocation instead of a series of regrowths.
+    entries: Vec<(Cow<'a, str>, Value<'a>)>,
+    /// The same for array items.
+    items: Vec<Value<'a>>,
+}
+
+/// A one-word summary of a key for the duplicate check: keys whose bits differ
+/// cannot be equal, so most keys skip the comparison with earlier ones.
+fn key_bit(key: &str) -> u64 {
+    let b = key.as_bytes();
+    let mix = b.len().wrapping_mul(31)
+        + b.first().map_or(0, |&c| usize::from(c)) * 7
+        + b.last().map_or(0, |&c| usize::from(c));
+    1u64 << (mix % 64)
 }
 
 fn describe(byte: Option<u8>) -> String {
@@ -225,13 +243,14 @@ impl<'a> Parser<'a> {
     fn object(&mut self, depth: usize) -> Result<Value<'a>, ParseError> {
         self.enter(depth)?;
         self.pos += 1;
-        let mut entries: Vec<(Cow<'a, str>, Value<'a>)> = Vec::new();
-        let mut seen: Option<HashSet<Cow<'a, str>>> = None;
         self.skip_whitespace();
         if self.peek() == Some(b'}') {
             self.pos += 1;
             return Ok(Value::Object(Map::new()));
         }
+        let first = self.entries.len();
+        let mut seen_bits = 0u64;
+        let mut seen: Option<HashSet<Cow<'a, str>>> = None;
         loop {
             self.skip_whitespace();
             if self.peek() != Some(b'"') {
@@ -239,13 +258,17 @@ impl<'a> Parser<'a> {
             }
             let key_start = self.pos;
             let key = self.string()?;
+            let count = self.entries.len() - first;
             let duplicate = match &mut seen {
                 Some(set) => !set.insert(key.clone()),
                 None => {
-                    let dup = entries.iter().any(|(k, _)| *k == key);
-                    if entries.len() >= LINEAR_KEY_CHECK {
+                    let bit = key_bit(&key);
+                    let dup = seen_bits & bit != 0
+                        && self.entries[first..].iter().any(|(k, _)| *k == key);
+                    seen_bits |= bit;
+                    if count >= LINEAR_KEY_CHECK {
                         seen = Some(
-                            entries
+                            self.entries[first..]
                                 .iter()
                                 .map(|(k, _)| k.clone())
                                 .chain([key.clone()])
@@ -268,12 +291,13 @@ impl<'a> Parser<'a> {
             self.pos += 1;
             self.skip_whitespace();
             let value = self.value(depth)?;
-            entries.push((key, value));
+            self.entries.push((key, value));
             self.skip_whitespace();
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
                     self.pos += 1;
+                    let entries: Vec<_> = self.entries.drain(first..).collect();
                     return Ok(Value::Object(Map::from_unique_entries(entries)));
                 }
                 _ => return Err(self.unexpected("',' or '}'")),
@@ -284,21 +308,22 @@ impl<'a> Parser<'a> {
     fn array(&mut self, depth: usize) -> Result<Value<'a>, ParseError> {
         self.enter(depth)?;
         self.pos += 1;
-        let mut items = Vec::new();
         self.skip_whitespace();
         if self.peek() == Some(b']') {
             self.pos += 1;
-            return Ok(Value::Array(items));
+            return Ok(Value::Array(Vec::new()));
         }
+        let first = self.items.len();
         loop {
             self.skip_whitespace();
-            items.push(self.value(depth)?);
+            let item = self.value(depth)?;
+            self.items.push(item);
             self.skip_whitespace();
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
                     self.pos += 1;
-                    return Ok(Value::Array(items));
+                    return Ok(Value::Array(self.items.drain(first..).collect()));
                 }
                 _ => return Err(self.unexpected("',' or ']'")),
             }

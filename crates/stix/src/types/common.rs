@@ -10,8 +10,9 @@ const IDENTITY: Targets = Targets::only(&["identity"]);
 /// apart from `type`, `id` and `spec_version`, which the validator checks itself.
 pub const SDO_COMMON: &[Prop] = &[
     opt("created_by_ref", PropKind::Ref(IDENTITY)),
-    opt("created", PropKind::Timestamp),
-    opt("modified", PropKind::Timestamp),
+    // Checked with their precision and order by validate::common::created_modified.
+    opt("created", PropKind::Any),
+    opt("modified", PropKind::Any),
     opt("revoked", PropKind::Boolean),
     opt("labels", PropKind::StringList),
     opt("confidence", PropKind::Integer { min: 0, max: 100 }),
@@ -33,7 +34,7 @@ pub const SCO_COMMON: &[Prop] = &[
 /// Common properties of marking-definition (§7.2.1), apart from `type`, `id` and `spec_version`.
 pub const MARKING_COMMON: &[Prop] = &[
     opt("created_by_ref", PropKind::Ref(IDENTITY)),
-    opt("created", PropKind::Timestamp),
+    opt("created", PropKind::Any),
     opt("external_references", PropKind::ExternalReferences),
     opt("object_marking_refs", PropKind::RefList(MARKINGS)),
     opt("granular_markings", PropKind::Any),

@@ -28,7 +28,7 @@ pub mod check {
 
 use crate::diagnostic::Diagnostic;
 use crate::json::{Map, Value};
-use crate::types::{self, Category, TypeSpec};
+use crate::types::{self, Category, PropertyIndex, TypeSpec};
 
 /// Validates one object, returning every problem found.
 pub fn validate_object(value: &Value<'_>) -> Vec<Diagnostic> {
@@ -52,38 +52,43 @@ pub fn validate_object_into(value: &Value<'_>, out: &mut Vec<Diagnostic>) {
     };
     let id = obj.get("id").and_then(Value::as_str);
     let mut ctx = Ctx::new(id, out);
-    let spec = obj
+    match obj
         .get("type")
         .and_then(Value::as_str)
-        .and_then(types::lookup);
-    match spec {
-        Some(spec) => validate_known(&mut ctx, obj, spec),
+        .and_then(types::lookup_indexed)
+    {
+        Some((spec, index)) => validate_known(&mut ctx, obj, spec, index),
         None => validate_custom(&mut ctx, obj),
     }
 }
 
-fn validate_known(ctx: &mut Ctx<'_>, obj: &Map<'_>, spec: &TypeSpec) {
+fn validate_known(ctx: &mut Ctx<'_>, obj: &Map<'_>, spec: &TypeSpec, index: &PropertyIndex) {
     let root = Path::Root;
     common::identity(ctx, obj, Some(spec));
     if spec.category != Category::Sco {
         common::created_modified(ctx, obj, Some(spec));
     }
-    let common_props = types::common_properties(spec);
-    props::check_properties(ctx, root, obj, common_props);
-    props::check_properties(ctx, root, obj, spec.properties);
-    shared_structures(ctx, obj, Some(spec));
     let toplevel_extension = extensions::has_extension_type(obj, "toplevel-property-extension");
-    for key in obj.keys() {
-        if !types::is_common_property(spec, key) && spec.property(key).is_none() {
-            if toplevel_extension {
-                if !is_valid_property_name(key) {
-                    common::custom_property(ctx, root.prop(key), key);
-                }
-            } else {
-                common::custom_property(ctx, root.prop(key), key);
+    // One pass over the object's own keys: each is looked up once, and the
+    // required ones are ticked off in a bitset (indexes have at most 128 entries).
+    let mut present: u128 = 0;
+    for (key, value) in obj.iter() {
+        match index.get(key) {
+            Some((position, prop)) => {
+                present |= 1 << position;
+                props::check(ctx, root.prop(key), prop.kind, value);
             }
+            None if types::IDENTITY_PROPERTIES.contains(&key) => {}
+            None if toplevel_extension && is_valid_property_name(key) => {}
+            None => common::custom_property(ctx, root.prop(key), key),
         }
     }
+    for (position, prop) in index.iter().enumerate() {
+        if prop.required && present & (1 << position) == 0 {
+            ctx.error(root.prop(prop.name), "required", "is required but missing");
+        }
+    }
+    shared_structures(ctx, obj, Some(spec));
     if let Some(rules) = spec.rules {
         rules(ctx, obj);
     }
@@ -142,6 +147,7 @@ fn shared_structures(ctx: &mut Ctx<'_>, obj: &Map<'_>, spec: Option<&TypeSpec>) 
     if let Some(lang) = obj.get("lang") {
         common::language_tag(ctx, root.prop("lang"), lang);
     }
+    granular::object_marking_circular(ctx, obj);
     if let Some(markings) = obj.get("granular_markings") {
         granular::check(ctx, root.prop("granular_markings"), markings, obj);
     }

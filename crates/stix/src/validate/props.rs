@@ -88,24 +88,24 @@ pub fn integer(
     let as_int = if n.is_integer_literal() {
         n.as_i64()
     } else {
-        n.as_f64()
-            .filter(|f| f.fract() == 0.0 && f.abs() <= MAX_INTEGER as f64)
-            .map(|f| f as i64)
+        match n.as_f64() {
+            Some(f) if f.fract() != 0.0 => {
+                ctx.error(path, "json-type", format!("must be an integer, found {n}"));
+                return None;
+            }
+            Some(f) if f.abs() <= MAX_INTEGER as f64 => Some(f as i64),
+            // Too large for a double, or for an exact integer.
+            _ => None,
+        }
     };
     match as_int {
         Some(i) if (min..=max).contains(&i) => Some(i),
-        Some(_) | None
-            if n.is_integer_literal() || n.as_f64().is_some_and(|f| f.fract() == 0.0) =>
-        {
+        _ => {
             ctx.error(
                 path,
                 "integer-range",
                 format!("{n} is out of range: must be from {min} to {max}"),
             );
-            None
-        }
-        _ => {
-            ctx.error(path, "json-type", format!("must be an integer, found {n}"));
             None
         }
     }
