@@ -2,10 +2,6 @@
 //! it must never panic, its output must parse back to a value with the same
 //! canonical form (canonicalization is idempotent), and it must be stable under
 //! write → parse of the input.
-//!
-//! NOTE FOR THE LEAD: this target is behind the `canonical` feature because
-//! `to_canonical_vec` is not on main yet (it is on the `sco` branch). Once it is
-//! merged, remove `required-features = ["canonical"]` from fuzz/Cargo.toml.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

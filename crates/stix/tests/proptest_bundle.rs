@@ -27,15 +27,18 @@ impl Read for Trickle<'_> {
     }
 }
 
+/// Top-level properties, in order.
+type Entries = Vec<(String, Value<'static>)>;
+
 #[derive(Debug, Clone)]
 struct Document {
     elements: Vec<Value<'static>>,
     /// Top-level properties before and after the list; `None` for a top-level array.
-    header: Option<(Vec<(String, Value<'static>)>, Vec<(String, Value<'static>)>)>,
+    header: Option<(Entries, Entries)>,
     style: Style,
 }
 
-fn header_entries() -> impl Strategy<Value = Vec<(String, Value<'static>)>> {
+fn header_entries() -> impl Strategy<Value = Entries> {
     prop::collection::vec((json_string(), json_value()), 0..3)
 }
 
@@ -53,7 +56,7 @@ fn document() -> impl Strategy<Value = Document> {
             // Header keys are unique and never "objects", as in a valid document.
             let header = header.map(|(before, after)| {
                 let mut seen = vec!["objects".to_owned()];
-                let mut keep = |entries: Vec<(String, Value<'static>)>| {
+                let mut keep = |entries: Entries| {
                     entries
                         .into_iter()
                         .filter(|(k, _)| {
