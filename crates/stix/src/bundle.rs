@@ -115,6 +115,10 @@ const CHUNK: usize = 256 << 10;
 pub struct ObjectReader<R> {
     reader: R,
     buf: Vec<u8>,
+    /// What the underlying reader writes into before its bytes join `buf`. It is
+    /// zeroed once: zeroing a fresh CHUNK of `buf` for every `read` made a reader
+    /// that returns a few bytes at a time (a pipe, a socket) cost CHUNK per call.
+    scratch: Box<[u8]>,
     pos: usize,
     /// Absolute input offset of `buf[0]`.
     base: u64,
@@ -141,6 +145,7 @@ impl<R: Read> ObjectReader<R> {
         ObjectReader {
             reader,
             buf: Vec::with_capacity(CHUNK),
+            scratch: vec![0; CHUNK].into_boxed_slice(),
             pos: 0,
             base: 0,
             eof: false,
@@ -408,19 +413,14 @@ impl<R: Read> ObjectReader<R> {
         if self.eof {
             return Ok(0);
         }
-        let old = self.buf.len();
-        self.buf.resize(old + CHUNK, 0);
         let n = loop {
-            match self.reader.read(&mut self.buf[old..]) {
-                Ok(n) => break n,
+            match self.reader.read(&mut self.scratch) {
+                Ok(n) => break n.min(self.scratch.len()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    self.buf.truncate(old);
-                    return Err(e.into());
-                }
+                Err(e) => return Err(e.into()),
             }
         };
-        self.buf.truncate(old + n);
+        self.buf.extend_from_slice(&self.scratch[..n]);
         if n == 0 {
             self.eof = true;
         }
@@ -789,6 +789,23 @@ mod tests {
         assert_eq!(
             errors,
             ["input ends at byte 0 in the middle of an empty document (truncated file?)"]
+        );
+    }
+
+    #[test]
+    fn byte_at_a_time_readers_cost_linear_time() {
+        // Regression: each read used to zero a fresh 256 KiB of buffer, so this
+        // 64 KiB document took about a minute in a debug build; it now takes milliseconds.
+        let doc = format!(r#"{{"objects": [{}{{}}]}}"#, r#"{"a": 1}, "#.repeat(6_500));
+        let started = std::time::Instant::now();
+        let (objects, errors, _) = read_all(ObjectReader::new(Trickle(doc.as_bytes())));
+        let elapsed = started.elapsed();
+        assert_eq!(objects.len(), 6_501);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(
+            elapsed < std::time::Duration::from_secs(5),
+            "reading {} bytes one at a time took {elapsed:?}",
+            doc.len()
         );
     }
 
