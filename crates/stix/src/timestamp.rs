@@ -118,8 +118,12 @@ impl Timestamp {
         if minute > 59 {
             return Err(TimestampError::Range("minute"));
         }
-        // RFC 3339 allows a leap second, 60.
-        if second > 60 {
+        // RFC 3339 allows a leap second, 60, which only ever ends a UTC day; the
+        // last day of year 9999 has none, so every timestamp displays in four digits.
+        if second > 60
+            || (second == 60
+                && (hour != 23 || minute != 59 || (year, month, day) == (9999, 12, 31)))
+        {
             return Err(TimestampError::Range("second"));
         }
         let seconds = days_from_civil(year, month, day) * 86_400
@@ -194,6 +198,15 @@ mod tests {
         );
         assert_eq!(Timestamp::parse("2016-01-01T24:00:00Z"), Err(Range("hour")));
         assert!(Timestamp::parse("2016-02-29T00:00:00Z").is_ok());
+        assert!(Timestamp::parse("2016-12-31T23:59:60Z").is_ok());
+        assert_eq!(
+            Timestamp::parse("2016-12-31T12:00:60Z"),
+            Err(Range("second"))
+        );
+        assert_eq!(
+            Timestamp::parse("9999-12-31T23:59:60Z"),
+            Err(Range("second"))
+        );
     }
 
     #[test]
