@@ -3,6 +3,7 @@
 
 use crate::json::{Map, Value};
 use crate::validate::{Ctx, Path, check};
+use crate::{canonical, markings};
 
 use super::sdo::common_rules;
 use super::spec::{Category, PropKind, Targets, TypeSpec, opt, req};
@@ -92,38 +93,8 @@ fn language_content_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
     }
 }
 
-/// The TLP 1.0 marking definitions of §7.2.1.4: (id, colour).
-const TLP_MARKINGS: &[(&str, &str)] = &[
-    (
-        "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9",
-        "white",
-    ),
-    (
-        "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
-        "green",
-    ),
-    (
-        "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",
-        "amber",
-    ),
-    (
-        "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed",
-        "red",
-    ),
-];
-
-const TLP_CREATED: &str = "2017-01-20T00:00:00.000Z";
-const TLP_PROPERTIES: &[&str] = &[
-    "type",
-    "spec_version",
-    "id",
-    "created",
-    "definition_type",
-    "name",
-    "definition",
-];
-
 fn marking_definition_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
+    standard_tlp_marking(ctx, obj);
     let root = Path::Root;
     let has_extensions = obj.contains_key("extensions");
     if !has_extensions {
@@ -164,7 +135,7 @@ fn marking_definition_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
                 }
             }
         }
-        Some("tlp") => tlp_marking(ctx, obj),
+        Some("tlp") => {}
         Some(other) if !has_extensions => ctx.warning(
             root.prop("definition_type"),
             "marking-definition-type",
@@ -174,52 +145,56 @@ fn marking_definition_rules(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
     }
 }
 
-/// §7.2.1.4: only the four predefined TLP marking definitions may exist, exactly as defined.
-fn tlp_marking(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
+/// The standard TLP marking definitions (the four of TLP 1.0, §7.2.1.4, and
+/// the five of TLP 2.0) must appear exactly as published, and no other
+/// marking definition may claim to be a TLP one.
+fn standard_tlp_marking(ctx: &mut Ctx<'_>, obj: &Map<'_>) {
     let root = Path::Root;
     let id = obj.get("id").and_then(Value::as_str).unwrap_or_default();
-    let Some((_, colour)) = TLP_MARKINGS.iter().find(|(tlp_id, _)| *tlp_id == id) else {
-        ctx.error(
-            root.prop("id"),
-            "tlp-marking",
-            "is not one of the four predefined TLP marking definitions (§7.2.1.4): other TLP markings must not be created",
-        );
+    let claims_tlp = obj.get("definition_type").and_then(Value::as_str) == Some("tlp")
+        || obj
+            .get("extensions")
+            .and_then(|e| e.get(markings::TLP_2_0_EXTENSION_ID))
+            .is_some();
+    let Some(standard) = markings::standard_marking(id) else {
+        if claims_tlp {
+            ctx.error(
+                root.prop("id"),
+                "tlp-marking",
+                "is not the id of a standard TLP marking definition (TLP 1.0 §7.2.1.4, or TLP 2.0): TLP markings must use the standard objects",
+            );
+        }
         return;
     };
-    let name = format!("TLP:{}", colour.to_ascii_uppercase());
-    if obj.get("name").and_then(Value::as_str) != Some(name.as_str()) {
-        ctx.error(
-            root.prop("name"),
-            "tlp-marking",
-            format!(
-                "must be {name:?} in the predefined TLP:{} marking definition",
-                colour.to_ascii_uppercase()
-            ),
-        );
-    }
-    if obj.get("created").and_then(Value::as_str) != Some(TLP_CREATED) {
-        ctx.error(
-            root.prop("created"),
-            "tlp-marking",
-            format!("must be {TLP_CREATED:?} in the predefined TLP marking definitions"),
-        );
-    }
-    let definition = obj.get("definition").and_then(Value::as_object);
-    let exact = definition
-        .is_some_and(|d| d.len() == 1 && d.get("tlp").and_then(Value::as_str) == Some(colour));
-    if !exact {
-        ctx.error(
-            root.prop("definition"),
-            "tlp-marking",
-            format!("must be {{\"tlp\": \"{colour}\"}} in this predefined TLP marking definition"),
-        );
-    }
-    for key in obj.keys() {
-        if !TLP_PROPERTIES.contains(&key) {
+    let expected = standard.to_value();
+    let Some(expected) = expected.as_object() else {
+        return;
+    };
+    for (key, want) in expected.iter() {
+        // Compared in canonical form, so that key order inside does not matter.
+        let same = obj.get(key).is_some_and(|have| {
+            matches!((canonical::to_canonical_vec(have), canonical::to_canonical_vec(want)), (Ok(a), Ok(b)) if a == b)
+        });
+        if !same {
             ctx.error(
                 root.prop(key),
                 "tlp-marking",
-                "must not be present in a predefined TLP marking definition",
+                format!(
+                    "must be {want} in the standard {} marking definition",
+                    standard.name
+                ),
+            );
+        }
+    }
+    for key in obj.keys() {
+        if !expected.contains_key(key) {
+            ctx.error(
+                root.prop(key),
+                "tlp-marking",
+                format!(
+                    "must not be present in the standard {} marking definition",
+                    standard.name
+                ),
             );
         }
     }
