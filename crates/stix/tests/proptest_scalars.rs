@@ -15,19 +15,22 @@ fn days_in_month(year: u32, month: u32) -> u32 {
     }
 }
 
-/// A valid STIX timestamp string, with 0 to 12 fractional digits and leap seconds.
+/// A valid STIX timestamp string, with 0 to 12 fractional digits and leap
+/// seconds where RFC 3339 allows them (23:59:60, never after 9999-12-31).
 fn timestamp_text() -> impl Strategy<Value = String> {
     (
         0u32..=9999,
         1u32..=12,
         1u32..=31,
-        0u32..=23,
-        0u32..=59,
-        0u32..=60,
+        prop_oneof![0u32..=23, Just(23)],
+        prop_oneof![0u32..=59, Just(59)],
+        prop_oneof![0u32..=60, Just(60)],
         "([.][0-9]{1,12})?",
     )
         .prop_map(|(y, mo, d, h, mi, s, frac)| {
             let d = d.min(days_in_month(y, mo));
+            let leap_allowed = h == 23 && mi == 59 && (y, mo, d) != (9999, 12, 31);
+            let s = if s == 60 && !leap_allowed { 59 } else { s };
             format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{frac}Z")
         })
 }
