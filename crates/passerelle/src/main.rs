@@ -2,7 +2,18 @@
 //! security services. Commands live in [`cli`]; this file only dispatches.
 
 mod cli;
+#[allow(dead_code)]
+mod config;
 mod input;
+// Wired into `passerelle serve` once the store and taxii crates land.
+#[allow(dead_code)]
+mod logging;
+#[allow(dead_code)]
+mod server;
+#[allow(dead_code)]
+mod shutdown;
+#[allow(dead_code)]
+mod tls;
 
 use std::process::ExitCode;
 

@@ -1,5 +1,6 @@
 //! Command-line arguments and dispatch to one module per command.
 
+mod config;
 pub mod output;
 mod validate;
 
@@ -10,6 +11,7 @@ use clap::{Parser, Subcommand};
 const EXAMPLES: &str = "\
 Examples:
   passerelle validate feed.json            check a STIX 2.1 bundle, one line per problem
+  passerelle config default                print a commented config file with every setting
   passerelle validate --help               options and output format of a command";
 
 /// Passerelle: a STIX 2.1 / TAXII 2.1 node that partner security services run
@@ -24,11 +26,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Validate(validate::Args),
+    Config(config::Args),
 }
 
 /// Runs the chosen command and returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate(args) => validate::run(args),
+        Command::Config(args) => config::run(args),
     }
 }
