@@ -5,6 +5,8 @@ mod cli;
 #[allow(dead_code)]
 mod config;
 mod input;
+#[allow(dead_code)]
+mod node;
 // Wired into `passerelle serve` once the store and taxii crates land.
 #[allow(dead_code)]
 mod logging;

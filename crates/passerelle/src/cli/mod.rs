@@ -1,6 +1,9 @@
 //! Command-line arguments and dispatch to one module per command.
 
+mod collection;
 mod config;
+mod export;
+mod import;
 pub mod output;
 mod validate;
 
@@ -27,6 +30,9 @@ pub struct Cli {
 enum Command {
     Validate(validate::Args),
     Config(config::Args),
+    Collection(collection::Args),
+    Import(import::Args),
+    Export(export::Args),
 }
 
 /// Runs the chosen command and returns the process exit code.
@@ -34,5 +40,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Config(args) => config::run(args),
+        Command::Collection(args) => collection::run(args),
+        Command::Import(args) => import::run(args),
+        Command::Export(args) => export::run(args),
     }
 }
