@@ -27,6 +27,9 @@ pub enum TaxiiError {
     /// The resource does not exist, or the account may not know it does (404).
     #[error("{0}")]
     NotFound(String),
+    /// The request conflicts with what is stored (409).
+    #[error("{0}")]
+    Conflict(String),
     /// The method is not defined for this URL (405).
     #[error("{0}")]
     MethodNotAllowed(String),
@@ -60,6 +63,7 @@ impl TaxiiError {
             TaxiiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             TaxiiError::Forbidden(_) => StatusCode::FORBIDDEN,
             TaxiiError::NotFound(_) => StatusCode::NOT_FOUND,
+            TaxiiError::Conflict(_) => StatusCode::CONFLICT,
             TaxiiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             TaxiiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             TaxiiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -76,6 +80,7 @@ impl TaxiiError {
             TaxiiError::Unauthorized(_) => "unauthorized",
             TaxiiError::Forbidden(_) => "forbidden",
             TaxiiError::NotFound(_) => "not-found",
+            TaxiiError::Conflict(_) => "conflict",
             TaxiiError::MethodNotAllowed(_) => "method-not-allowed",
             TaxiiError::NotAcceptable(_) => "not-acceptable",
             TaxiiError::PayloadTooLarge { .. } => "payload-too-large",
@@ -104,6 +109,30 @@ impl TaxiiError {
             http_status: Some(status.as_u16().to_string()),
             external_details: None,
             details: None,
+        }
+    }
+}
+
+/// The one mapping from store errors to HTTP: `NotFound` → 404, `Conflict` →
+/// 409, `Invalid` → 400, anything else → 500 (logged with its cause, not sent).
+impl From<store::StoreError> for TaxiiError {
+    fn from(e: store::StoreError) -> TaxiiError {
+        match e {
+            store::StoreError::NotFound { what, key } => {
+                TaxiiError::NotFound(format!("{what} {} not found", crate::filters::quoted(&key)))
+            }
+            store::StoreError::Conflict(m) => TaxiiError::Conflict(m),
+            store::StoreError::Invalid(m) => TaxiiError::BadRequest(m),
+            other => {
+                let mut detail = other.to_string();
+                let mut source = std::error::Error::source(&other);
+                while let Some(cause) = source {
+                    detail.push_str(": ");
+                    detail.push_str(&cause.to_string());
+                    source = cause.source();
+                }
+                TaxiiError::Internal(detail)
+            }
         }
     }
 }
@@ -164,6 +193,20 @@ mod tests {
             response.headers()[header::WWW_AUTHENTICATE],
             r#"Bearer realm="passerelle", Basic realm="passerelle""#
         );
+    }
+
+    #[test]
+    fn store_errors_map_once() {
+        use store::StoreError;
+        let e: TaxiiError = StoreError::not_found("collection", "abc").into();
+        assert_eq!(e.status(), StatusCode::NOT_FOUND);
+        let e: TaxiiError = StoreError::Conflict("alias taken".into()).into();
+        assert_eq!(e.status(), StatusCode::CONFLICT);
+        let e: TaxiiError = StoreError::Invalid("limit".into()).into();
+        assert_eq!(e.status(), StatusCode::BAD_REQUEST);
+        let e: TaxiiError = StoreError::backend("disk full").into();
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(e.to_string().contains("disk full"));
     }
 
     #[test]

@@ -112,7 +112,7 @@ impl Default for VersionFilter {
 pub struct Filters {
     /// Only objects added strictly after this instant.
     pub added_after: Option<Timestamp>,
-    /// The page size the client asked for (positive); see [`Filters::page_size`].
+    /// The page size the client asked for (positive); the server caps it.
     pub limit: Option<u64>,
     /// The opaque position to continue from, as the client sent it.
     pub next: Option<String>,
@@ -133,14 +133,6 @@ const MAX_TAXII_INTEGER: u64 = (1 << 53) - 1;
 const MAX_NEXT_LEN: usize = 512;
 /// Bounds the work one query can ask for.
 const MAX_LIST_ITEMS: usize = 1000;
-
-impl Filters {
-    /// The number of records for one page: the client's `limit` capped to the
-    /// server's maximum, or that maximum when the client gave none.
-    pub fn page_size(&self, max: u64) -> u64 {
-        self.limit.map_or(max, |l| l.min(max)).max(1)
-    }
-}
 
 fn bad(message: String) -> TaxiiError {
     TaxiiError::BadRequest(message)
@@ -430,7 +422,6 @@ mod tests {
         assert_eq!(f, Filters::default());
         assert_eq!(f.versions, VersionFilter::default());
         assert_eq!(parse(None, Endpoint::Plain).unwrap(), Filters::default());
-        assert_eq!(f.page_size(500), 500);
     }
 
     #[test]
@@ -446,8 +437,6 @@ mod tests {
             Some(Timestamp::parse("2016-01-01T01:01:01.123456Z").unwrap())
         );
         assert_eq!(f.limit, Some(10));
-        assert_eq!(f.page_size(5), 5);
-        assert_eq!(f.page_size(100), 10);
         assert_eq!(f.next.as_deref(), Some("abc_-"));
         assert_eq!(f.ids, [ID]);
         assert_eq!(f.types, ["indicator", "malware"]);
@@ -486,7 +475,7 @@ mod tests {
         );
         assert!(err("limit=9007199254740992", Endpoint::Objects).contains("positive integer"));
         let f = ok("limit=9007199254740991", Endpoint::Objects);
-        assert_eq!(f.page_size(1000), 1000);
+        assert_eq!(f.limit, Some(9_007_199_254_740_991));
         assert!(err("limit=", Endpoint::Objects).contains("no value"));
     }
 

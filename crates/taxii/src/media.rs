@@ -216,6 +216,27 @@ pub fn check_accept(accept: Option<&[u8]>, endpoint: Accepts) -> Result<(), Taxi
     }
 }
 
+/// Checks the `Accept` header fields of a request; several fields count as
+/// one comma-separated list (RFC 7230 §3.2.2).
+pub fn check_accept_headers(
+    headers: &axum::http::HeaderMap,
+    endpoint: Accepts,
+) -> Result<(), TaxiiError> {
+    let mut values = headers.get_all(axum::http::header::ACCEPT).iter();
+    match (values.next(), values.next()) {
+        (None, _) => check_accept(None, endpoint),
+        (Some(only), None) => check_accept(Some(only.as_bytes()), endpoint),
+        (Some(first), Some(second)) => {
+            let mut joined = [first.as_bytes(), second.as_bytes()].join(&b","[..]);
+            for more in values {
+                joined.push(b',');
+                joined.extend_from_slice(more.as_bytes());
+            }
+            check_accept(Some(&joined), endpoint)
+        }
+    }
+}
+
 /// Checks the `Content-Type` of a POST: `application/taxii+json` with version
 /// 2.1 (or no version, meaning the latest, §1.6.8.2), charset UTF-8 if given.
 pub fn check_content_type(content_type: Option<&[u8]>) -> Result<(), TaxiiError> {
