@@ -182,6 +182,16 @@ pub fn add(
         params![last, seq],
     )?;
     tx.commit()?;
+    let added = outcomes
+        .iter()
+        .filter(|o| matches!(o, AddOutcome::Added { .. }))
+        .count();
+    tracing::debug!(
+        %collection,
+        added,
+        already_present = outcomes.len() - added,
+        "stored object batch"
+    );
     Ok(outcomes)
 }
 
