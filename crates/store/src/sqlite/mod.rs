@@ -2,7 +2,11 @@
 //! `synchronous=FULL`, one writer connection behind a mutex and a small pool of
 //! readers, every call run on tokio's blocking pool.
 
+mod accounts;
+mod collections;
 mod migrate;
+mod objects;
+mod statuses;
 mod store_impl;
 
 use std::path::{Path, PathBuf};
@@ -14,7 +18,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 use crate::error::{Result, StoreError};
 use crate::time::Clock;
 
-pub use migrate::SCHEMA_VERSION;
+pub use migrate::{SCHEMA_VERSION, schema_version};
 
 /// The database file's name inside the node's data folder.
 pub const FILE_NAME: &str = "passerelle.db";
