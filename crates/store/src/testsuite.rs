@@ -42,6 +42,7 @@ pub const ALL: &[&str] = &[
     "rights",
     "counts",
     "concurrent_writers",
+    "first_and_last_match_a_model",
     "integrity_check",
 ];
 
@@ -1393,6 +1394,101 @@ pub async fn concurrent_writers(store: &dyn Store, _clock: &ManualClock) {
         .await
         .unwrap();
     assert_eq!(page.records.len(), 200);
+}
+
+/// A long random sequence of adds and deletes on a few objects: after every step,
+/// `first`, `last` and `all` agree with a model kept beside the store.
+pub async fn first_and_last_match_a_model(store: &dyn Store, _clock: &ManualClock) {
+    use std::collections::BTreeMap;
+    let c = new_collection(store, 1).await;
+    // A fixed linear congruential sequence: reproducible without a randomness dependency.
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |bound: u64| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) % bound
+    };
+    let mut model: BTreeMap<u128, Vec<u32>> = BTreeMap::new();
+    for _ in 0..150 {
+        let n = u128::from(next(4));
+        let id = object_id(n);
+        match next(5) {
+            0 => {
+                let versions = match next(3) {
+                    0 => vec![VersionMatch::First],
+                    1 => vec![VersionMatch::Last],
+                    _ => vec![VersionMatch::At(
+                        Version::parse(&modified(next(8) as u32)).unwrap(),
+                    )],
+                };
+                let deleted = store
+                    .delete_object(
+                        c,
+                        &id,
+                        &DeleteFilter {
+                            versions: versions.clone(),
+                            spec_versions: vec![],
+                        },
+                    )
+                    .await
+                    .unwrap();
+                let held = model.entry(n).or_default();
+                let before = held.len();
+                match &versions[0] {
+                    VersionMatch::First => {
+                        if let Some(min) = held.iter().min().copied() {
+                            held.retain(|m| *m != min);
+                        }
+                    }
+                    VersionMatch::Last => {
+                        if let Some(max) = held.iter().max().copied() {
+                            held.retain(|m| *m != max);
+                        }
+                    }
+                    VersionMatch::At(v) => {
+                        held.retain(|m| Version::parse(&modified(*m)).unwrap() != *v)
+                    }
+                    VersionMatch::All => held.clear(),
+                }
+                assert_eq!(deleted as usize, before - held.len());
+            }
+            _ => {
+                let m = next(8) as u32;
+                store
+                    .add_objects(c, &account(), vec![indicator(n, &modified(m))])
+                    .await
+                    .unwrap();
+                let held = model.entry(n).or_default();
+                if !held.contains(&m) {
+                    held.push(m);
+                }
+            }
+        }
+        let held = &model[&n];
+        for (which, expected) in [
+            (VersionMatch::First, held.iter().min()),
+            (VersionMatch::Last, held.iter().max()),
+        ] {
+            let query = ObjectQuery {
+                ids: vec![id.clone()],
+                versions: vec![which.clone()],
+                ..ObjectQuery::default()
+            };
+            let got: Vec<String> = versions_of(store, c, query)
+                .await
+                .into_iter()
+                .map(|(_, v)| v)
+                .collect();
+            let expected: Vec<String> = expected.map(|m| modified(*m)).into_iter().collect();
+            assert_eq!(got, expected, "{which:?} of object {n}");
+        }
+        let all = store
+            .object_versions(c, &id, &ObjectQuery::default())
+            .await
+            .unwrap();
+        assert_eq!(all.records.len(), model[&n].len());
+    }
 }
 
 /// Polls futures together without a runtime-specific join (the suite stays runtime-neutral).

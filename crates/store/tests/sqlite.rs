@@ -52,6 +52,7 @@ suite!(
     rights,
     counts,
     concurrent_writers,
+    first_and_last_match_a_model,
     integrity_check,
 );
 

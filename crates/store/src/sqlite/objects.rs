@@ -18,6 +18,39 @@ struct Existing {
     spec_version: String,
 }
 
+// Statements on one object. The partial "latest" index also starts with `collection`,
+// so each names the id index explicitly: SQLite must never walk a collection for one id.
+const VERSIONS_OF: &str = "SELECT version, date_added, spec_version FROM objects \
+     INDEXED BY objects_by_version WHERE collection = ?1 AND id = ?2";
+const LATEST_OF: &str = "SELECT version, version_text, date_added, bytes FROM objects \
+     INDEXED BY objects_by_version WHERE collection = ?1 AND id = ?2 AND is_latest = 1";
+const CLEAR_LATEST: &str = "UPDATE objects INDEXED BY objects_by_version SET is_latest = 0 \
+     WHERE collection = ?1 AND id = ?2 AND is_latest = 1";
+const CLEAR_FIRST: &str = "UPDATE objects INDEXED BY objects_by_version SET is_first = 0 \
+     WHERE collection = ?1 AND id = ?2 AND is_first = 1";
+const CLEAR_LATEST_SPEC: &str = "UPDATE objects INDEXED BY objects_by_version \
+     SET is_latest_spec = 0 WHERE collection = ?1 AND id = ?2 AND is_latest_spec = 1";
+const RECOMPUTE_FLAGS: &str = "UPDATE objects INDEXED BY objects_by_version SET \
+     is_latest = (version = (SELECT MAX(version) FROM objects WHERE collection = ?1 AND id = ?2)), \
+     is_first = (version = (SELECT MIN(version) FROM objects WHERE collection = ?1 AND id = ?2)), \
+     is_latest_spec = (spec_version = \
+       (SELECT MAX(spec_version) FROM objects WHERE collection = ?1 AND id = ?2)) \
+     WHERE collection = ?1 AND id = ?2";
+const PROVENANCE_OF: &str = "SELECT provenance_kind, provenance_name FROM objects \
+     INDEXED BY objects_by_version WHERE collection = ?1 AND id = ?2 AND version = ?3";
+#[cfg(test)]
+const PER_OBJECT_STATEMENTS: &[&str] = &[
+    VERSIONS_OF,
+    LATEST_OF,
+    CLEAR_LATEST,
+    CLEAR_FIRST,
+    CLEAR_LATEST_SPEC,
+    RECOMPUTE_FLAGS,
+    PROVENANCE_OF,
+    "DELETE FROM objects INDEXED BY objects_by_version \
+     WHERE collection = ?1 AND id = ?2 AND is_latest = 1 AND is_latest_spec = 1",
+];
+
 /// Stores a batch in one IMMEDIATE transaction (taking the write lock up front, so two
 /// processes never deadlock upgrading a read lock).
 pub fn add(
@@ -38,23 +71,11 @@ pub fn add(
     let now = clock.now().0;
     let mut outcomes = Vec::with_capacity(objects.len());
     {
-        let mut versions_of = tx.prepare_cached(
-            "SELECT version, date_added, spec_version FROM objects WHERE collection = ?1 AND id = ?2",
-        )?;
-        let mut latest_of = tx.prepare_cached(
-            "SELECT version, version_text, date_added, bytes FROM objects \
-             WHERE collection = ?1 AND id = ?2 AND is_latest = 1",
-        )?;
-        let mut clear_latest = tx.prepare_cached(
-            "UPDATE objects SET is_latest = 0 WHERE collection = ?1 AND id = ?2 AND is_latest = 1",
-        )?;
-        let mut clear_first = tx.prepare_cached(
-            "UPDATE objects SET is_first = 0 WHERE collection = ?1 AND id = ?2 AND is_first = 1",
-        )?;
-        let mut clear_latest_spec = tx.prepare_cached(
-            "UPDATE objects SET is_latest_spec = 0 \
-             WHERE collection = ?1 AND id = ?2 AND is_latest_spec = 1",
-        )?;
+        let mut versions_of = tx.prepare_cached(VERSIONS_OF)?;
+        let mut latest_of = tx.prepare_cached(LATEST_OF)?;
+        let mut clear_latest = tx.prepare_cached(CLEAR_LATEST)?;
+        let mut clear_first = tx.prepare_cached(CLEAR_FIRST)?;
+        let mut clear_latest_spec = tx.prepare_cached(CLEAR_LATEST_SPEC)?;
         let mut insert = tx.prepare_cached(
             "INSERT INTO objects (collection, id, type, spec_version, version, version_text, \
                date_added, created, modified, revoked, tlp, created_by_ref, media_type, \
@@ -161,6 +182,16 @@ pub fn add(
         params![last, seq],
     )?;
     tx.commit()?;
+    let added = outcomes
+        .iter()
+        .filter(|o| matches!(o, AddOutcome::Added { .. }))
+        .count();
+    tracing::debug!(
+        %collection,
+        added,
+        already_present = outcomes.len() - added,
+        "stored object batch"
+    );
     Ok(outcomes)
 }
 
@@ -221,23 +252,24 @@ fn placeholders(n: usize) -> String {
 /// The columns every query reads, in order; objects pages add `bytes`.
 const RECORD_COLUMNS: &str = "id, version, version_text, date_added, media_type, spec_version";
 
-fn select(
-    conn: &Connection,
-    collection: Uuid,
-    query: &ObjectQuery,
-    with_bytes: bool,
-) -> Result<Vec<ObjectRecord>> {
-    query.check()?;
-    let seq = collections::seq(conn, collection)?;
+/// The SQL and arguments of a query on the collection with row number `seq`.
+fn query_sql(seq: i64, query: &ObjectQuery, with_bytes: bool) -> (String, Vec<Value>) {
     let after = query
         .added_after
         .into_iter()
         .chain(query.next.map(|c| c.after))
         .max()
         .map_or(i64::MIN, |m| m.0);
+    // Without statistics SQLite prefers walking the date_added index to avoid a sort,
+    // even for one id in a million rows; an id lookup must go through its own index.
     let mut sql = format!(
-        "SELECT {RECORD_COLUMNS}{} FROM objects WHERE collection = ? AND date_added > ?",
-        if with_bytes { ", bytes" } else { "" }
+        "SELECT {RECORD_COLUMNS}{} FROM objects{} WHERE collection = ? AND date_added > ?",
+        if with_bytes { ", bytes" } else { "" },
+        if query.ids.is_empty() {
+            ""
+        } else {
+            " INDEXED BY objects_by_version"
+        }
     );
     let mut args = vec![Value::Integer(seq), Value::Integer(after)];
     if !query.ids.is_empty() {
@@ -256,6 +288,18 @@ fn select(
     // One more than asked, to learn whether there are more.
     let fetch = i64::try_from(query.limit).unwrap_or(i64::MAX - 1) + 1;
     args.push(Value::Integer(fetch));
+    (sql, args)
+}
+
+fn select(
+    conn: &Connection,
+    collection: Uuid,
+    query: &ObjectQuery,
+    with_bytes: bool,
+) -> Result<Vec<ObjectRecord>> {
+    query.check()?;
+    let seq = collections::seq(conn, collection)?;
+    let (sql, args) = query_sql(seq, query, with_bytes);
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(args), |row| {
         Ok(ObjectRecord {
@@ -323,21 +367,16 @@ pub fn delete(
 ) -> Result<u64> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let seq = collections::seq(&tx, collection)?;
-    let mut sql = "DELETE FROM objects WHERE collection = ? AND id = ?".to_owned();
+    let mut sql =
+        "DELETE FROM objects INDEXED BY objects_by_version WHERE collection = ? AND id = ?"
+            .to_owned();
     let mut args = vec![Value::Integer(seq), Value::Text(id.to_owned())];
     version_conditions(&mut sql, &mut args, &filter.versions, &filter.spec_versions);
     let deleted = tx.execute(&sql, params_from_iter(args))?;
     if deleted > 0 {
         // What remains gets its first/last/latest-spec flags recomputed.
-        tx.prepare_cached(
-            "UPDATE objects SET \
-               is_latest = (version = (SELECT MAX(version) FROM objects WHERE collection = ?1 AND id = ?2)), \
-               is_first = (version = (SELECT MIN(version) FROM objects WHERE collection = ?1 AND id = ?2)), \
-               is_latest_spec = (spec_version = \
-                 (SELECT MAX(spec_version) FROM objects WHERE collection = ?1 AND id = ?2)) \
-             WHERE collection = ?1 AND id = ?2",
-        )?
-        .execute(params![seq, id])?;
+        tx.prepare_cached(RECOMPUTE_FLAGS)?
+            .execute(params![seq, id])?;
     }
     tx.commit()?;
     Ok(deleted as u64)
@@ -351,10 +390,7 @@ pub fn provenance(
 ) -> Result<Provenance> {
     let seq = collections::seq(conn, collection)?;
     let found = conn
-        .prepare_cached(
-            "SELECT provenance_kind, provenance_name FROM objects \
-             WHERE collection = ?1 AND id = ?2 AND version = ?3",
-        )?
+        .prepare_cached(PROVENANCE_OF)?
         .query_row(params![seq, id, version.normalised()], |row| {
             Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
         })
@@ -362,4 +398,73 @@ pub fn provenance(
     let (kind, name) =
         found.ok_or_else(|| StoreError::not_found("object version", format!("{id} {version}")))?;
     Provenance::from_stored(&kind, name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plan SQLite chooses for a query, as one line per step.
+    fn plan(query: &ObjectQuery) -> String {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrate::migrate(&mut conn).unwrap();
+        let (sql, args) = query_sql(1, query, true);
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = stmt
+            .query_map(params_from_iter(args), |row| row.get::<_, String>(3))
+            .unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+    }
+
+    /// Every statement that names one object must reach it through the id index, never by
+    /// walking the collection.
+    #[test]
+    fn per_object_statements_use_the_id_index() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrate::migrate(&mut conn).unwrap();
+        for sql in PER_OBJECT_STATEMENTS {
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let n = stmt.parameter_count();
+            let args: Vec<Value> = (0..n).map(|_| Value::Integer(1)).collect();
+            let plan = stmt
+                .query_map(params_from_iter(args), |row| row.get::<_, String>(3))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect::<Vec<_>>()
+                .join("\n");
+            assert!(plan.contains("objects_by_version"), "{sql}\n{plan}");
+        }
+    }
+
+    #[test]
+    fn default_paging_walks_the_latest_index_without_sorting() {
+        let p = plan(&ObjectQuery::default());
+        assert!(p.contains("objects_latest_by_date_added"), "{p}");
+        assert!(!p.contains("TEMP B-TREE"), "{p}");
+    }
+
+    #[test]
+    fn all_versions_page_by_date_added_without_sorting() {
+        let p = plan(&ObjectQuery {
+            versions: vec![VersionMatch::All],
+            ..ObjectQuery::default()
+        });
+        assert!(p.contains("objects_by_date_added"), "{p}");
+        assert!(!p.contains("TEMP B-TREE"), "{p}");
+    }
+
+    #[test]
+    fn one_object_is_found_by_its_id_index() {
+        let p = plan(&ObjectQuery {
+            ids: vec!["indicator--1".into()],
+            ..ObjectQuery::default()
+        });
+        assert!(p.contains("objects_by_version"), "{p}");
+        let p = plan(&ObjectQuery {
+            ids: vec!["indicator--1".into(), "indicator--2".into()],
+            versions: vec![VersionMatch::All],
+            ..ObjectQuery::default()
+        });
+        assert!(p.contains("objects_by_version"), "{p}");
+    }
 }
