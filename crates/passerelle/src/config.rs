@@ -316,14 +316,7 @@ impl Config {
                 ),
             ));
         }
-        let api_root_ok = !server.api_root.is_empty()
-            && server.api_root.len() <= 64
-            && server
-                .api_root
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-            && !server.api_root.starts_with('.')
-            && server.api_root != "taxii2";
+        let api_root_ok = taxii::server::is_valid_api_root(&server.api_root);
         if !api_root_ok {
             return Err(ConfigError::field(
                 "server",

@@ -62,11 +62,6 @@ fn data_from_env(env: &[(std::ffi::OsString, std::ffi::OsString)]) -> PathBuf {
 }
 
 impl Node {
-    /// Whether the node's database exists.
-    pub fn has_database(&self) -> bool {
-        self.config.sqlite_path().exists()
-    }
-
     /// Opens the store of an initialised node; an absent database is an error
     /// that says how to create one.
     pub async fn open_existing_store(&self) -> anyhow::Result<Arc<dyn Store>> {
