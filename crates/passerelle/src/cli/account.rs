@@ -22,7 +22,7 @@ Examples:
   passerelle account remove siem
 
 An account sees only the collections it has a right on; an admin account sees and
-may do everything, including administration over the API.";
+may do everything.";
 
 /// Manage accounts and their rights on collections.
 #[derive(Debug, clap::Args)]

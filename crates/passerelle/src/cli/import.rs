@@ -10,7 +10,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use stix::bundle::{ObjectReader, ReadError, ReaderLimits};
 use stix::{Severity, json};
-use store::{AddOutcome, NewObject, Provenance, Store, StoreError};
+use store::{AddOutcome, NewObject, Provenance, Store};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -262,8 +262,7 @@ fn intake(bytes: &[u8]) -> Result<NewObject, (Option<String>, String)> {
     NewObject::from_object(bytes.to_vec(), map).map_err(|e| (id, e.to_string()))
 }
 
-/// Stores batches as they come and prints rejections; a batch the store refuses
-/// as a whole is retried object by object so that one bad object never sinks the others.
+/// Stores batches as they come and prints rejections.
 async fn store_batches(
     store: &dyn Store,
     collection: Uuid,
@@ -291,33 +290,13 @@ async fn store_batches(
         let provenance = Provenance::Import {
             source: source.to_string(),
         };
-        match store
-            .add_objects(collection, &provenance, objects.clone())
+        // Objects are validated before they get here, so a failure is the store's
+        // (disk full, database gone), not an object's: it ends the import.
+        let outcomes = store
+            .add_objects(collection, &provenance, objects)
             .await
-        {
-            Ok(outcomes) => count(&mut summary, &outcomes),
-            Err(StoreError::Invalid(_) | StoreError::Conflict(_)) => {
-                for object in objects {
-                    let id = object.id.clone();
-                    match store
-                        .add_objects(collection, &provenance, vec![object])
-                        .await
-                    {
-                        Ok(outcomes) => count(&mut summary, &outcomes),
-                        Err(error @ (StoreError::Invalid(_) | StoreError::Conflict(_))) => report(
-                            &mut summary,
-                            Rejection {
-                                file: source.clone(),
-                                object: id,
-                                reason: error.to_string(),
-                            },
-                        )?,
-                        Err(error) => return Err(error).context("cannot store objects"),
-                    }
-                }
-            }
-            Err(error) => return Err(error).context("cannot store objects"),
-        }
+            .with_context(|| format!("cannot store objects from {source}"))?;
+        count(&mut summary, &outcomes);
     }
     Ok(summary)
 }
