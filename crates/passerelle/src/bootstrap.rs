@@ -16,7 +16,6 @@ pub const ADMIN: &str = "admin";
 pub const DEFAULT_COLLECTION: &str = "default";
 
 /// What a first run created in the database, to tell the operator once.
-#[derive(Debug)]
 pub struct Created {
     /// The admin account's name.
     pub admin: String,
@@ -24,6 +23,17 @@ pub struct Created {
     pub token: String,
     /// The default collection, if one was created.
     pub collection: Option<store::Collection>,
+}
+
+impl std::fmt::Debug for Created {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token is a secret: it is printed once on purpose, never through Debug.
+        f.debug_struct("Created")
+            .field("admin", &self.admin)
+            .field("token", &"<redacted>")
+            .field("collection", &self.collection)
+            .finish()
+    }
 }
 
 /// Creates the data folder (if needed) and writes a minimal config file in it;
@@ -143,4 +153,23 @@ pub fn example_curl(base_url: &str, token: &str) -> String {
     format!(
         "curl -H 'Authorization: Bearer {token}' -H 'Accept: application/taxii+json;version=2.1' {base_url}/taxii2/"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let created = Created {
+            admin: ADMIN.to_owned(),
+            token: "psl_secret".to_owned(),
+            collection: None,
+        };
+        let shown = format!("{created:?}");
+        assert!(
+            !shown.contains("psl_secret") && shown.contains("redacted"),
+            "{shown}"
+        );
+    }
 }

@@ -107,12 +107,13 @@ fn serve_initialises_a_new_node_on_first_run() {
     let (status, _) = server.terminate();
     assert!(status.success());
 
-    // The second run finds the node and prints no token.
+    // The second run finds the node and prints no token; Ctrl-C stops it cleanly.
     let server = Server::start(&["--data", &data], &[LOOPBACK_ANY_PORT]);
     assert!(!server.stdout.contains("API token"), "{}", server.stdout);
     assert_eq!(server.get("/taxii2/", Some(&bearer(&token))).status, 200);
-    let (status, _) = server.terminate();
-    assert!(status.success());
+    let (status, stderr) = server.interrupt();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("SIGINT"), "{stderr}");
 }
 
 #[test]

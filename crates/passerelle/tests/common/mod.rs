@@ -141,10 +141,19 @@ impl Server {
     }
 
     /// Sends SIGTERM and waits for the process to exit; returns its status and all of stderr.
-    pub fn terminate(mut self) -> (ExitStatus, String) {
+    pub fn terminate(self) -> (ExitStatus, String) {
+        self.stop_with("-TERM")
+    }
+
+    /// Sends SIGINT (what Ctrl-C sends) and waits for the process to exit.
+    pub fn interrupt(self) -> (ExitStatus, String) {
+        self.stop_with("-INT")
+    }
+
+    fn stop_with(mut self, signal: &str) -> (ExitStatus, String) {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill")
-            .args(["-TERM", &pid])
+            .args([signal, &pid])
             .status()
             .expect("run kill");
         assert!(sent.success());
