@@ -36,6 +36,7 @@ import argparse
 import collections
 import concurrent.futures
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -47,11 +48,14 @@ import requests
 from taxii2client.v21 import Server, as_pages
 
 REPO = Path(__file__).resolve().parent.parent.parent
+CACHE_DIR = Path(os.environ.get("PASSERELLE_REFERENCE_CACHE", REPO / "target" / "reference-cache"))
 DEFAULT_FILES = sorted(str(p) for p in (REPO / "testdata" / "attack").glob("*.json.gz")) + sorted(
     str(p) for p in (REPO / "testdata" / "misp-events").glob("**/*.json.gz")
 )
 TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
+# Change when reference_errors changes what it returns.
+VERDICT_CACHE_VERSION = b"interop-verdicts-1\0"
 TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$")
 
 
@@ -99,8 +103,11 @@ class Report:
                 print("    ... and {} more".format(len(messages) - self.max_shown))
 
 
+STARTED = time.monotonic()
+
+
 def step(title):
-    print("== " + title, flush=True)
+    print("== [{:6.1f}s] {}".format(time.monotonic() - STARTED, title), flush=True)
 
 
 def normalise(obj):
@@ -125,15 +132,43 @@ def object_version(obj):
 
 
 def load_objects(path):
+    """The objects of a bundle, envelope, array or lone object, and the file's bytes."""
     raw = Path(path).read_bytes()
     if path.endswith(".gz"):
         raw = gzip.decompress(raw)
     data = json.loads(raw.decode("utf-8"))
     if isinstance(data, dict) and isinstance(data.get("objects"), list):
-        return data["objects"]
+        return data["objects"], raw
     if isinstance(data, list):
-        return data
-    return [data]
+        return data, raw
+    return [data], raw
+
+
+def file_verdicts(objects, raw, jobs):
+    """stix2-validator's errors for each object of one file, cached in target/reference-cache
+    (keyed by the file, VERDICT_CACHE_VERSION and the validator version: validation is slow)."""
+    import stix2validator
+
+    h = hashlib.sha256()
+    h.update(VERDICT_CACHE_VERSION)
+    h.update(stix2validator.__version__.encode() + b"\0")
+    h.update(raw)
+    cached = CACHE_DIR / ("interop-" + h.hexdigest() + ".json")
+    try:
+        verdicts = json.loads(cached.read_text(encoding="utf-8"))
+        if len(verdicts) == len(objects):
+            return verdicts
+    except (OSError, ValueError):
+        pass
+    verdicts = validate_all(objects, jobs)
+    try:
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".tmp{}".format(os.getpid()))
+        tmp.write_text(json.dumps(verdicts), encoding="utf-8")
+        os.replace(tmp, cached)
+    except OSError:
+        pass  # no cache is only slower
+    return verdicts
 
 
 def reference_errors(obj):
@@ -358,6 +393,8 @@ def main():
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for stix2-validator")
     parser.add_argument("--ca-cert", help="CA certificate to verify HTTPS with")
     parser.add_argument("--show", type=int, default=20, help="differences shown per kind")
+    parser.add_argument("--discover-only", action="store_true", help="stop after discovery and the collection lists (a quick check of credentials)")
+    parser.add_argument("--verify-only", action="store_true", help="send nothing: check that the collection holds what sending the files would have stored (a check of the checker: served objects are not validated again)")
     args = parser.parse_args()
 
     credential = os.environ.get("TAXII_CREDENTIAL", "") if args.credential == "-" else args.credential
@@ -373,16 +410,18 @@ def main():
     url = args.url if args.url.rstrip("/").endswith("/taxii2") else args.url.rstrip("/") + "/taxii2/"
     files = args.files or DEFAULT_FILES
     report = Report(args.show)
-    started = time.monotonic()
 
-    step("reading {} file(s) and validating what will be sent with stix2-validator".format(len(files)))
     sent = []  # (file name, [objects])
-    for path in files:
-        sent.append((Path(path).name, load_objects(path)))
-    flat = [o for _, objs in sent for o in objs]
-    verdicts = validate_all(flat, args.jobs)
-    invalid_norms = {normalise(o) for o, errs in zip(flat, verdicts) if errs}
-    print("   {} objects, {} rejected by stix2-validator".format(len(flat), len(invalid_norms)), flush=True)
+    known_verdicts = {}  # normalised object -> stix2-validator's errors
+    if not args.discover_only:
+        step("reading {} file(s) and validating what will be sent with stix2-validator".format(len(files)))
+    for path in ([] if args.discover_only else files):
+        objects, raw = load_objects(path)
+        sent.append((Path(path).name, objects))
+        for obj, errors in zip(objects, file_verdicts(objects, raw, args.jobs)):
+            known_verdicts[normalise(obj)] = errors
+    invalid_norms = {norm for norm, errors in known_verdicts.items() if errors}
+    print("   {} objects, {} rejected by stix2-validator".format(sum(len(o) for _, o in sent), len(invalid_norms)), flush=True)
 
     step("discovery " + url)
     try:
@@ -418,6 +457,9 @@ def main():
                         target = (api_root, c)
                 elif c.can_read and c.can_write:
                     target = (api_root, c)
+    if args.discover_only:
+        report.print_summary()
+        return 1 if report.count() else 0
     if target is None:
         print("error: no {} collection".format(repr(args.collection) if args.collection else "readable and writable"), file=sys.stderr)
         return 2
@@ -429,11 +471,14 @@ def main():
     except Exception as ex:
         print("error: reading the collection's manifest failed: " + http_error_text(ex), file=sys.stderr)
         return 2
-    if first.get("objects"):
+    if first.get("objects") and not args.verify_only:
         print("error: collection {} is not empty; the check needs an empty collection".format(coll.id), file=sys.stderr)
         return 2
 
-    step("adding objects in envelopes of up to {} objects ({} bytes at most)".format(args.batch, max_length))
+    if args.verify_only:
+        step("modelling what sending the files stores (--verify-only: nothing is sent)")
+    else:
+        step("adding objects in envelopes of up to {} objects ({} bytes at most)".format(args.batch, max_length))
     expected = Expected()
     statuses = {}  # status id -> raw status when complete
     posted = 0
@@ -449,6 +494,8 @@ def main():
                     rejected_invalid += 1
                 else:
                     expect.append("new" if expected.add(obj) else "duplicate")
+            if args.verify_only:
+                continue
             try:
                 status = coll.add_objects({"objects": batch}, wait_for_completion=False)
                 raw = follow_status(status, args.timeout)
@@ -462,7 +509,8 @@ def main():
                 dup_failures = sum(1 for k, o in zip(expect, batch) if k == "duplicate" and any(f.get("id") == o["id"] for f in raw.get("failures") or []))
                 if dup_failures:
                     report.note("{}: {} version(s) already stored reported as failures".format(batch_name, dup_failures))
-        print("   {}: sent {} objects".format(name, len(to_send)), flush=True)
+        if not args.verify_only:
+            print("   {}: sent {} objects".format(name, len(to_send)), flush=True)
     print("   {} objects posted in {} envelopes; {} distinct ids, {} versions expected; {} invalid objects sent; {} versions sent twice with different content (first copy kept)".format(
         posted, len(statuses), len(expected.ids()), expected.version_count(), rejected_invalid, expected.conflicting_copies), flush=True)
 
@@ -513,14 +561,19 @@ def main():
         if normalise(again) != normalise(raw):
             report.problem("status", "status {} changed after completion: {}".format(sid, first_difference(normalise(raw), normalise(again))))
 
-    served = {normalise(o): o for o in everything if isinstance(o, dict)}
-    step("validating {} distinct served object(s) with stix2-validator".format(len(served)))
-    objs = list(served.values())
-    for obj, errors in zip(objs, validate_all(objs, args.jobs)):
+    served = {} if args.verify_only else {normalise(o): o for o in everything if isinstance(o, dict)}
+    # The verdict is a function of the JSON value: an object served exactly as sent has the
+    # verdict its sent copy got; anything else is validated now.
+    fresh = [o for norm, o in served.items() if norm not in known_verdicts]
+    step("validating {} distinct served object(s) with stix2-validator ({} identical to what was sent and validated then)".format(len(served), len(served) - len(fresh)))
+    verdicts = {norm: known_verdicts[norm] for norm in served if norm in known_verdicts}
+    for obj, errors in zip(fresh, validate_all(fresh, args.jobs)):
+        verdicts[normalise(obj)] = errors
+    for norm, errors in verdicts.items():
         if errors:
-            report.problem("invalid served", "{}: {}".format(obj.get("id"), "; ".join(errors)[:300]))
+            report.problem("invalid served", "{}: {}".format(served[norm].get("id"), "; ".join(errors)[:300]))
 
-    print("   done in {:.1f}s".format(time.monotonic() - started))
+    step("done")
     report.print_summary()
     return 1 if report.count() else 0
 
