@@ -1,0 +1,363 @@
+//! `taxii-bench`: the measuring tools `scripts/bench-taxii.sh` drives.
+//!
+//! - `bundle`: writes a bundle of generated objects (for `passerelle import`).
+//! - `ingest`: posts generated objects to a TAXII 2.1 collection in envelopes.
+//! - `page`: reads a whole collection page by page, following `next`.
+//! - `by-id`: the latency of Get An Object for random stored ids.
+//! - `raw-sqlite`: the machine's raw limit for the same work: a bare rusqlite insert
+//!   loop, page-read loop and point read over the same objects.
+//!
+//! Results are `key value` lines on stdout, for the script to read. Credentials come
+//! from the environment variable `TAXII_AUTHORIZATION` (the whole header value,
+//! `Bearer …` or `Basic …`), never from the command line.
+
+mod generate;
+mod raw;
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+const TAXII: &str = "application/taxii+json;version=2.1";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "taxii-bench",
+    about = "Benchmark tools for scripts/bench-taxii.sh"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the collection is: `ROOT/collections/COLLECTION/`.
+#[derive(Debug, clap::Args)]
+struct Target {
+    /// The API root's URL, such as http://127.0.0.1:8080/api.
+    #[arg(long)]
+    root: String,
+    /// The collection's id.
+    #[arg(long)]
+    collection: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write a bundle of generated objects to a file.
+    Bundle {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Stop after the object that makes the file reach this many bytes.
+        #[arg(long)]
+        bytes: u64,
+    },
+    /// Post objects [0, N) of the seed in envelopes, from concurrent clients.
+    Ingest {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        objects: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 1000)]
+        envelope: u64,
+        #[arg(long, default_value_t = 2)]
+        concurrency: usize,
+    },
+    /// Read every object (latest versions) page by page.
+    Page {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long, default_value_t = 1000)]
+        limit: u64,
+    },
+    /// Get An Object latency over random ids among objects [0, N) of the seed.
+    ById {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        objects: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 2000)]
+        samples: u64,
+    },
+    /// The raw SQLite limit over objects [0, N) of the seed.
+    RawSqlite {
+        /// The database file to create (removed first).
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        objects: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 1000)]
+        batch: u64,
+        #[arg(long, default_value_t = 2000)]
+        samples: u64,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Bundle { out, seed, bytes } => bundle(&out, seed, bytes),
+        Command::RawSqlite {
+            db,
+            objects,
+            seed,
+            batch,
+            samples,
+        } => raw::run(&db, objects, seed, batch, samples),
+        Command::Ingest {
+            target,
+            objects,
+            seed,
+            envelope,
+            concurrency,
+        } => runtime()?.block_on(ingest(target, objects, seed, envelope, concurrency)),
+        Command::Page { target, limit } => runtime()?.block_on(page(target, limit)),
+        Command::ById {
+            target,
+            objects,
+            seed,
+            samples,
+        } => runtime()?.block_on(by_id(target, objects, seed, samples)),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+fn bundle(out: &std::path::Path, seed: u64, bytes: u64) -> anyhow::Result<()> {
+    let file = std::fs::File::create(out).with_context(|| format!("create {}", out.display()))?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let head = "{\"type\":\"bundle\",\"id\":\"bundle--0b6a1b34-5a2e-4c8f-9d1e-2f3a4b5c6d7e\",\"objects\":[\n";
+    w.write_all(head.as_bytes())?;
+    let mut written = head.len() as u64;
+    let mut n = 0;
+    let mut line = String::with_capacity(1024);
+    while written < bytes {
+        line.clear();
+        if n > 0 {
+            line.push_str(",\n");
+        }
+        generate::write_object(&mut line, seed, n);
+        w.write_all(line.as_bytes())?;
+        written += line.len() as u64;
+        n += 1;
+    }
+    w.write_all(b"\n]}\n")?;
+    w.flush()?;
+    println!("objects {n}");
+    println!("bytes {}", written + 4);
+    Ok(())
+}
+
+fn authorization() -> anyhow::Result<String> {
+    std::env::var("TAXII_AUTHORIZATION")
+        .context("set TAXII_AUTHORIZATION to the Authorization header value (Bearer … or Basic …)")
+}
+
+/// A keep-alive HTTP client and the Authorization header value.
+fn client() -> anyhow::Result<(reqwest::Client, String)> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .timeout(Duration::from_secs(3600))
+        .build()?;
+    Ok((http, authorization()?))
+}
+
+#[derive(Deserialize)]
+struct StatusCounts {
+    status: String,
+    success_count: u64,
+    failure_count: u64,
+    pending_count: u64,
+}
+
+async fn ingest(
+    target: Target,
+    objects: u64,
+    seed: u64,
+    envelope: u64,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    let (http, auth) = client()?;
+    let url = format!("{}/collections/{}/objects/", target.root, target.collection);
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (http, auth, url, next) = (http.clone(), auth.clone(), url.clone(), Arc::clone(&next));
+        tasks.push(tokio::spawn(async move {
+            let mut stored = 0u64;
+            loop {
+                let start = next.fetch_add(envelope, Ordering::SeqCst);
+                if start >= objects {
+                    return anyhow::Ok(stored);
+                }
+                let end = (start + envelope).min(objects);
+                // Generating the body is the client's work, not timed separately: it is
+                // a few percent of the server's.
+                let body = generate::envelope(seed, start..end);
+                let response = http
+                    .post(&url)
+                    .header("Accept", TAXII)
+                    .header("Content-Type", TAXII)
+                    .header("Authorization", &auth)
+                    .body(body)
+                    .send()
+                    .await?;
+                let code = response.status();
+                let text = response.text().await?;
+                if code != 202 {
+                    bail!(
+                        "POST {start}..{end}: HTTP {code}: {}",
+                        &text[..text.len().min(500)]
+                    );
+                }
+                let status: StatusCounts = serde_json::from_str(&text)
+                    .with_context(|| format!("status of POST {start}..{end}"))?;
+                if status.status != "complete"
+                    || status.failure_count != 0
+                    || status.pending_count != 0
+                    || status.success_count != end - start
+                {
+                    bail!(
+                        "POST {start}..{end}: status {}",
+                        &text[..text.len().min(500)]
+                    );
+                }
+                stored += end - start;
+            }
+        }));
+    }
+    let mut stored = 0;
+    for task in tasks {
+        stored += task.await??;
+    }
+    report_rate(stored, started.elapsed());
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(default)]
+    more: bool,
+    next: Option<String>,
+    #[serde(default)]
+    objects: Vec<IgnoredAny>,
+}
+
+async fn page(target: Target, limit: u64) -> anyhow::Result<()> {
+    let (http, auth) = client()?;
+    let url = format!("{}/collections/{}/objects/", target.root, target.collection);
+    let started = Instant::now();
+    let (mut objects, mut pages) = (0u64, 0u64);
+    let mut next: Option<String> = None;
+    loop {
+        let mut request = http
+            .get(&url)
+            .header("Accept", TAXII)
+            .header("Authorization", &auth)
+            .query(&[("limit", limit.to_string())]);
+        if let Some(next) = &next {
+            request = request.query(&[("next", next)]);
+        }
+        let response = request.send().await?;
+        let code = response.status();
+        let bytes = response.bytes().await?;
+        if code != 200 {
+            bail!(
+                "GET page {}: HTTP {code}: {}",
+                pages + 1,
+                String::from_utf8_lossy(&bytes[..bytes.len().min(500)])
+            );
+        }
+        let envelope: Envelope = serde_json::from_slice(&bytes)?;
+        objects += envelope.objects.len() as u64;
+        pages += 1;
+        match (envelope.more, envelope.next) {
+            (true, Some(n)) => next = Some(n),
+            (true, None) => bail!("page {pages} says more but has no next"),
+            (false, _) => break,
+        }
+    }
+    println!("pages {pages}");
+    report_rate(objects, started.elapsed());
+    Ok(())
+}
+
+async fn by_id(target: Target, objects: u64, seed: u64, samples: u64) -> anyhow::Result<()> {
+    let (http, auth) = client()?;
+    if objects == 0 {
+        bail!("no objects to read");
+    }
+    let mut latencies = Vec::with_capacity(samples as usize);
+    // The first requests open the connection and warm caches: not measured.
+    let warmup = (samples / 20).max(10);
+    for i in 0..warmup + samples {
+        let n = generate::mix(seed ^ 0xb1d ^ i.wrapping_mul(0x9e37)) % objects;
+        let url = format!(
+            "{}/collections/{}/objects/{}/",
+            target.root,
+            target.collection,
+            generate::id(seed, n)
+        );
+        let started = Instant::now();
+        let response = http
+            .get(&url)
+            .header("Accept", TAXII)
+            .header("Authorization", &auth)
+            .send()
+            .await?;
+        let code = response.status();
+        let body = response.bytes().await?;
+        let elapsed = started.elapsed();
+        if code != 200 {
+            bail!(
+                "GET {url}: HTTP {code}: {}",
+                String::from_utf8_lossy(&body[..body.len().min(300)])
+            );
+        }
+        if i >= warmup {
+            latencies.push(elapsed);
+        }
+    }
+    report_latencies(&mut latencies);
+    Ok(())
+}
+
+/// Prints `objects`, `seconds` and `per_second`.
+fn report_rate(objects: u64, elapsed: Duration) {
+    println!("objects {objects}");
+    println!("seconds {:.3}", elapsed.as_secs_f64());
+    println!("per_second {:.0}", objects as f64 / elapsed.as_secs_f64());
+}
+
+/// Prints `samples`, `p50_ms`, `p99_ms` and `max_ms`.
+fn report_latencies(latencies: &mut [Duration]) {
+    latencies.sort();
+    let at = |q: f64| {
+        let i = ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1;
+        latencies[i].as_secs_f64() * 1000.0
+    };
+    println!("samples {}", latencies.len());
+    println!("p50_ms {:.3}", at(0.50));
+    println!("p99_ms {:.3}", at(0.99));
+    println!("max_ms {:.3}", at(1.0));
+}

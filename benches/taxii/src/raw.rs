@@ -1,0 +1,135 @@
+//! The raw limit of this machine for the node's storage work, measured with a bare
+//! rusqlite loop over the same generated objects: the least any correct store must
+//! do (one WAL file with `synchronous=FULL`, durable batches, a unique date_added per
+//! collection to page by, a unique (id, version) to find an object), with no HTTP,
+//! no validation, no bookkeeping.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, params};
+
+use crate::generate;
+
+const SCHEMA: &str = "
+CREATE TABLE objects (
+    seq INTEGER PRIMARY KEY,
+    collection INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    version TEXT NOT NULL,
+    date_added INTEGER NOT NULL,
+    bytes BLOB NOT NULL
+);
+CREATE UNIQUE INDEX objects_by_date_added ON objects(collection, date_added);
+CREATE UNIQUE INDEX objects_by_version ON objects(collection, id, version);
+";
+
+/// Runs the three loops and prints their figures with `raw_` prefixes.
+pub fn run(db: &Path, objects: u64, seed: u64, batch: u64, samples: u64) -> anyhow::Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = std::fs::remove_file(&name);
+    }
+    let mut conn = Connection::open(db)?;
+    conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.execute_batch(SCHEMA)?;
+
+    // Insert: transactions of `batch` objects, like envelopes of that size.
+    let started = Instant::now();
+    let mut text = String::with_capacity(1024);
+    let mut n = 0;
+    while n < objects {
+        let end = (n + batch).min(objects);
+        let tx = conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO objects (collection, id, version, date_added, bytes) VALUES (1, ?1, ?2, ?3, ?4)",
+            )?;
+            for i in n..end {
+                text.clear();
+                generate::write_object(&mut text, seed, i);
+                // The version is the object's `modified`, which the generator puts at a
+                // fixed place; finding it is part of the work.
+                let version = text
+                    .split_once("\"modified\":\"")
+                    .and_then(|(_, rest)| rest.split_once('"'))
+                    .map_or("", |(v, _)| v);
+                insert.execute(params![
+                    generate::id(seed, i),
+                    version,
+                    i as i64,
+                    text.as_bytes()
+                ])?;
+            }
+        }
+        tx.commit()?;
+        n = end;
+    }
+    rate("raw_insert", objects, started.elapsed());
+
+    // Page reads: keyset pages of `batch` objects, spliced into one envelope buffer each.
+    let started = Instant::now();
+    let mut read = 0u64;
+    let mut last = -1i64;
+    let mut page = Vec::with_capacity(1 << 20);
+    {
+        let mut select = conn.prepare(
+            "SELECT date_added, bytes FROM objects WHERE collection = 1 AND date_added > ?1 ORDER BY date_added LIMIT ?2",
+        )?;
+        loop {
+            page.clear();
+            page.extend_from_slice(b"{\"more\":true,\"objects\":[");
+            let mut rows = select.query(params![last, batch as i64])?;
+            let mut count = 0;
+            while let Some(row) = rows.next()? {
+                if count > 0 {
+                    page.push(b',');
+                }
+                last = row.get(0)?;
+                page.extend_from_slice(row.get_ref(1)?.as_blob()?);
+                count += 1;
+            }
+            page.extend_from_slice(b"]}");
+            read += count;
+            if count < batch {
+                break;
+            }
+        }
+    }
+    rate("raw_page", read, started.elapsed());
+
+    // Point reads: the latest version of a random id.
+    let mut latencies = Vec::with_capacity(samples as usize);
+    {
+        let mut select = conn.prepare(
+            "SELECT bytes FROM objects WHERE collection = 1 AND id = ?1 ORDER BY version DESC LIMIT 1",
+        )?;
+        for i in 0..samples {
+            let n = generate::mix(seed ^ 0xb1d ^ i.wrapping_mul(0x9e37)) % objects.max(1);
+            let id = generate::id(seed, n);
+            let started = Instant::now();
+            let bytes: Vec<u8> = select.query_row(params![id], |row| row.get(0))?;
+            latencies.push(started.elapsed());
+            anyhow::ensure!(!bytes.is_empty(), "no bytes for {id}");
+        }
+    }
+    latencies.sort();
+    let at = |q: f64| -> Duration {
+        let i = ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len().max(1)) - 1;
+        latencies.get(i).copied().unwrap_or_default()
+    };
+    println!("raw_by_id_p50_ms {:.4}", at(0.50).as_secs_f64() * 1000.0);
+    println!("raw_by_id_p99_ms {:.4}", at(0.99).as_secs_f64() * 1000.0);
+    Ok(())
+}
+
+fn rate(name: &str, objects: u64, elapsed: Duration) {
+    println!("{name}_objects {objects}");
+    println!("{name}_seconds {:.3}", elapsed.as_secs_f64());
+    println!(
+        "{name}_per_second {:.0}",
+        objects as f64 / elapsed.as_secs_f64()
+    );
+}

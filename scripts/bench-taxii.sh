@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# Benchmark of a Passerelle node over real HTTP on this machine, printed as Markdown
+# on stdout (progress goes to stderr). Builds release binaries, then:
+#
+#  1. starts `passerelle serve` (release) on a fresh node and, with the Rust load
+#     generator `taxii-bench` (benches/taxii), measures: TAXII ingest (envelopes of
+#     1,000 from BENCH_CONCURRENCY clients), paging reads (pages of 1,000 following
+#     `next`), Get An Object p50/p99 latency, with BENCH_OBJECTS objects stored; the
+#     same at BENCH_SMALL objects in another collection; the server's peak RSS;
+#  2. `passerelle import` of a generated bundle of BENCH_IMPORT_MB megabytes:
+#     objects/s and peak RSS (/usr/bin/time);
+#  3. the raw limit of this machine in the same run: a bare rusqlite insert loop
+#     (transactions of 1,000, WAL, synchronous=FULL), page-read loop and point read
+#     over the same BENCH_OBJECTS objects; each figure above as a fraction of it;
+#  4. the OASIS reference server medallion 3.0.0 (memory backend) driven by the same
+#     generator at BENCH_SMALL objects, with Passerelle's ratio to it.
+#
+# Every object is generated (benches/taxii/src/generate.rs): valid STIX 2.1
+# indicators, malware and relationships of about 700 bytes.
+# Settings (environment), defaults are the full-size run of BENCHMARKS.md:
+#   BENCH_OBJECTS=1000000  BENCH_SMALL=10000  BENCH_IMPORT_MB=1024
+#   BENCH_SAMPLES=5000 (Get An Object requests)  BENCH_MEDALLION_SAMPLES=300
+#   BENCH_CONCURRENCY=2  BENCH_DIR=<repo>/target/bench-taxii (node, bundle, raw db)
+#   BENCH_NO_MEDALLION=1 (skip medallion)
+# A quick check that everything works: BENCH_OBJECTS=20000 BENCH_SMALL=2000 BENCH_IMPORT_MB=10 scripts/bench-taxii.sh
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+objects="${BENCH_OBJECTS:-1000000}"
+small="${BENCH_SMALL:-10000}"
+import_mb="${BENCH_IMPORT_MB:-1024}"
+samples="${BENCH_SAMPLES:-5000}"
+med_samples="${BENCH_MEDALLION_SAMPLES:-300}"
+concurrency="${BENCH_CONCURRENCY:-2}"
+dir="${BENCH_DIR:-$repo/target/bench-taxii}"
+target="${CARGO_TARGET_DIR:-$repo/target}"
+bin="$target/release/passerelle"
+tool="$target/release/taxii-bench"
+
+log() { echo "bench: $*" >&2; }
+[[ -x /usr/bin/time ]] || { log "/usr/bin/time is missing (apt-get install time)"; exit 1; }
+
+log "building passerelle and taxii-bench (release)"
+cargo build --release -p passerelle -p taxii-bench >&2
+
+mkdir -p "$dir"
+node="$dir/node"
+rm -rf "$node"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+# value KEY FILE: the value of a `key value` line.
+value() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
+# ratio A B: A/B with two decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'; }
+# int N: N with thousands separators.
+int() { awk -v n="$1" 'BEGIN { s = sprintf("%.0f", n); r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) } print s r }'; }
+# wait_for_line FILE PATTERN PID: waits until FILE has a line matching PATTERN, or fails if PID exits.
+wait_for_line() {
+    local file="$1" pattern="$2" pid="$3"
+    until grep -q "$pattern" "$file" 2>/dev/null; do
+        kill -0 "$pid" 2>/dev/null || { log "process $pid exited:"; cat "$file" "$file.err" >&2 2>/dev/null || true; exit 1; }
+        sleep 0.05  # polling the condition (the printed URL), not guessing a start-up time
+    done
+}
+# peak_rss_mb PID: the process's peak resident set so far, in MB.
+peak_rss_mb() { awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+
+log "creating the node in $node"
+"$bin" init --data "$node" > "$dir/init.out"
+token="$(grep -o 'psl_[A-Za-z0-9_-]*' "$dir/init.out" | head -n 1)"
+large_id="$("$bin" collection add "Bench large" --alias large --data "$node")"
+small_id="$("$bin" collection add "Bench small" --alias small --data "$node")"
+"$bin" collection add "Bench import" --alias import --data "$node" > /dev/null
+
+log "starting passerelle serve"
+PASSERELLE__SERVER__LISTEN=127.0.0.1:0 PASSERELLE__LOG__LEVEL=warn \
+    "$bin" serve --data "$node" > "$dir/serve.out" 2> "$dir/serve.out.err" &
+server_pid=$!
+pids+=("$server_pid")
+wait_for_line "$dir/serve.out" "Passerelle is serving" "$server_pid"
+base="$(sed -n 's|.*serving TAXII 2.1 at \(http[^ ]*\)/taxii2/.*|\1|p' "$dir/serve.out")"
+log "node at $base"
+export TAXII_AUTHORIZATION="Bearer $token"
+
+run_tool() { # OUT ARGS...: runs taxii-bench, keeps its `key value` lines in OUT
+    local out="$1"; shift
+    "$tool" "$@" > "$out" || { log "taxii-bench $* failed"; exit 1; }
+}
+
+log "passerelle: $small objects (small collection)"
+run_tool "$dir/p-small-ingest" ingest --root "$base/api" --collection "$small_id" --objects "$small" --seed 2 --concurrency "$concurrency"
+run_tool "$dir/p-small-page" page --root "$base/api" --collection "$small_id"
+run_tool "$dir/p-small-byid" by-id --root "$base/api" --collection "$small_id" --objects "$small" --seed 2 --samples "$med_samples"
+
+log "passerelle: $objects objects (large collection)"
+run_tool "$dir/p-ingest" ingest --root "$base/api" --collection "$large_id" --objects "$objects" --seed 1 --concurrency "$concurrency"
+log "paging"
+run_tool "$dir/p-page" page --root "$base/api" --collection "$large_id"
+log "Get An Object x $samples"
+run_tool "$dir/p-byid" by-id --root "$base/api" --collection "$large_id" --objects "$objects" --seed 1 --samples "$samples"
+server_rss="$(peak_rss_mb "$server_pid")"
+kill -TERM "$server_pid"
+wait "$server_pid" || true
+
+bundle="$dir/bundle-${import_mb}mb.json"
+if [[ ! -s "$bundle" || ! -s "$bundle.count" ]]; then
+    log "writing a ${import_mb} MB bundle"
+    "$tool" bundle --out "$bundle" --seed 3 --bytes "$((import_mb * 1000 * 1000))" > "$bundle.count"
+fi
+import_objects="$(value objects "$bundle.count")"
+log "passerelle import of $bundle ($import_objects objects)"
+/usr/bin/time -f "%e %M" -o "$dir/import.time" \
+    "$bin" import "$bundle" --collection import --data "$node" > "$dir/import.out" 2>&1 \
+    || { log "import failed:"; tail -5 "$dir/import.out" >&2; exit 1; }
+read -r import_seconds import_kb < "$dir/import.time"
+import_rate="$(awk -v n="$import_objects" -v s="$import_seconds" 'BEGIN { printf "%.0f", n / s }')"
+import_rss="$(awk -v k="$import_kb" 'BEGIN { printf "%.0f", k / 1024 }')"
+
+log "raw SQLite loop over the same $objects objects"
+run_tool "$dir/raw" raw-sqlite --db "$dir/raw.db" --objects "$objects" --seed 1 --samples "$samples"
+rm -f "$dir/raw.db" "$dir/raw.db-wal" "$dir/raw.db-shm"
+
+med=""
+if [[ -z "${BENCH_NO_MEDALLION:-}" ]]; then
+    python="$(bash scripts/python-env.sh)"
+    log "medallion: $small objects"
+    "$python" scripts/interop/medallion_server.py > "$dir/medallion.out" 2> "$dir/medallion.out.err" &
+    med_pid=$!
+    pids+=("$med_pid")
+    wait_for_line "$dir/medallion.out" "listening on" "$med_pid"
+    med_base="$(sed -n 's|listening on \(http[^ ]*\).*|\1|p' "$dir/medallion.out")"
+    med_root="$med_base/api1"
+    med_coll="2f0e6a4b-7c1d-4b8e-8f3a-6d5c4b3a2e19"  # "bench" in scripts/interop/medallion-config.json
+    TAXII_AUTHORIZATION="Basic $(printf '%s' 'interop:interop-password' | base64)" \
+        run_tool "$dir/m-ingest" ingest --root "$med_root" --collection "$med_coll" --objects "$small" --seed 2 --concurrency "$concurrency"
+    TAXII_AUTHORIZATION="Basic $(printf '%s' 'interop:interop-password' | base64)" \
+        run_tool "$dir/m-page" page --root "$med_root" --collection "$med_coll"
+    TAXII_AUTHORIZATION="Basic $(printf '%s' 'interop:interop-password' | base64)" \
+        run_tool "$dir/m-byid" by-id --root "$med_root" --collection "$med_coll" --objects "$small" --seed 2 --samples "$med_samples"
+    kill "$med_pid"
+    wait "$med_pid" 2>/dev/null || true
+    med=1
+fi
+
+raw_insert="$(value raw_insert_per_second "$dir/raw")"
+raw_page="$(value raw_page_per_second "$dir/raw")"
+raw_p50="$(value raw_by_id_p50_ms "$dir/raw")"
+raw_p99="$(value raw_by_id_p99_ms "$dir/raw")"
+ingest="$(value per_second "$dir/p-ingest")"
+page="$(value per_second "$dir/p-page")"
+p50="$(value p50_ms "$dir/p-byid")"
+p99="$(value p99_ms "$dir/p-byid")"
+
+cat <<EOF
+## TAXII node benchmark
+
+$(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM; $(date -u +%Y-%m-%d); \`scripts/bench-taxii.sh\` with BENCH_OBJECTS=$objects BENCH_SMALL=$small BENCH_IMPORT_MB=$import_mb BENCH_CONCURRENCY=$concurrency.
+Passerelle release build over HTTP on 127.0.0.1 (Bearer token), generated STIX 2.1 objects of about 700 bytes.
+
+### Passerelle with $(int "$objects") objects stored, against the raw SQLite limit
+
+| measure | Passerelle | raw rusqlite loop | fraction of raw | goal |
+|---|---:|---:|---:|---|
+| TAXII ingest, envelopes of 1,000, $concurrency clients (objects/s) | $(int "$ingest") | $(int "$raw_insert") (insert) | $(ratio "$ingest" "$raw_insert") | ≥ 100,000/s, ≥ 0.5 of raw |
+| \`passerelle import\` of a $import_mb MB bundle, $(int "$import_objects") objects (objects/s) | $(int "$import_rate") | $(int "$raw_insert") (insert) | $(ratio "$import_rate" "$raw_insert") | ≥ 200,000/s, ≥ 0.5 of raw |
+| paging reads, pages of 1,000 (objects/s) | $(int "$page") | $(int "$raw_page") (page read) | $(ratio "$page" "$raw_page") | ≥ 500,000/s, ≥ 0.5 of raw |
+| Get An Object p50 (ms) | $p50 | $raw_p50 (point read) | $(ratio "$raw_p50" "$p50") | |
+| Get An Object p99 (ms) | $p99 | $raw_p99 (point read) | $(ratio "$raw_p99" "$p99") | ≤ 2 ms |
+
+For latencies the fraction is raw time / Passerelle time. Get An Object: $(value samples "$dir/p-byid") sequential requests on one keep-alive connection, random stored ids.
+
+### Memory
+
+| process | peak RSS | goal |
+|---|---:|---|
+| \`passerelle import\` of the $import_mb MB bundle | $import_rss MB | < 300 MB |
+| \`passerelle serve\` after the runs above | $server_rss MB | |
+EOF
+
+if [[ -n "$med" ]]; then
+    m_ingest="$(value per_second "$dir/m-ingest")"
+    m_page="$(value per_second "$dir/m-page")"
+    s_ingest="$(value per_second "$dir/p-small-ingest")"
+    s_page="$(value per_second "$dir/p-small-page")"
+    cat <<EOF
+
+### Against medallion 3.0.0 (memory backend) at $(int "$small") objects
+
+The same generator and tool; medallion is the OASIS reference server (Basic auth, Flask development server, threaded).
+
+| measure | Passerelle | medallion | Passerelle / medallion |
+|---|---:|---:|---:|
+| TAXII ingest, envelopes of 1,000 (objects/s) | $(int "$s_ingest") | $(int "$m_ingest") | $(ratio "$s_ingest" "$m_ingest") |
+| paging reads, pages of 1,000 (objects/s) | $(int "$s_page") | $(int "$m_page") | $(ratio "$s_page" "$m_page") |
+| Get An Object p50 (ms), $med_samples requests | $(value p50_ms "$dir/p-small-byid") | $(value p50_ms "$dir/m-byid") | $(ratio "$(value p50_ms "$dir/m-byid")" "$(value p50_ms "$dir/p-small-byid")") |
+| Get An Object p99 (ms) | $(value p99_ms "$dir/p-small-byid") | $(value p99_ms "$dir/m-byid") | $(ratio "$(value p99_ms "$dir/m-byid")" "$(value p99_ms "$dir/p-small-byid")") |
+
+For latencies the ratio is medallion time / Passerelle time (how many times faster Passerelle answers).
+EOF
+fi
