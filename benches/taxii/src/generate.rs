@@ -121,6 +121,7 @@ pub fn write_object(out: &mut String, seed: u64, n: u64) {
 }
 
 /// Object `n` as compact JSON.
+#[cfg(test)]
 pub fn object(seed: u64, n: u64) -> String {
     let mut out = String::with_capacity(800);
     write_object(&mut out, seed, n);
