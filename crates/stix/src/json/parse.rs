@@ -119,15 +119,7 @@ pub fn parse_with(input: &[u8], limits: Limits) -> Result<Value<'_>, ParseError>
         offset: e.valid_up_to(),
         kind: ParseErrorKind::InvalidUtf8,
     })?;
-    let mut parser = Parser {
-        text,
-        bytes: input,
-        pos: 0,
-        limits,
-        values: 0,
-        entries: Vec::new(),
-        items: Vec::new(),
-    };
+    let mut parser = Parser::new(text, limits);
     parser.skip_whitespace();
     let value = parser.value(0).map_err(|e| *e)?;
     parser.skip_whitespace();
@@ -135,6 +127,19 @@ pub fn parse_with(input: &[u8], limits: Limits) -> Result<Value<'_>, ParseError>
         return Err(*parser.error(ParseErrorKind::TrailingCharacters));
     }
     Ok(value)
+}
+
+/// Parses the JSON value at the start of `text` (after any whitespace) and
+/// returns it with the offset just past it; what follows is not looked at.
+///
+/// This lets a stream reader parse an object where it lies in its buffer
+/// without first finding where it ends. An error of kind
+/// [`ParseErrorKind::UnexpectedEnd`] means the value continues beyond `text`.
+pub fn parse_prefix(text: &str, limits: Limits) -> Result<(Value<'_>, usize), ParseError> {
+    let mut parser = Parser::new(text, limits);
+    parser.skip_whitespace();
+    let value = parser.value(0).map_err(|e| *e)?;
+    Ok((value, parser.pos))
 }
 
 /// The parser's own result: the error is boxed so that the success path, taken
@@ -177,6 +182,18 @@ fn describe(byte: Option<u8>) -> String {
 }
 
 impl<'a> Parser<'a> {
+    fn new(text: &'a str, limits: Limits) -> Self {
+        Parser {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+            limits,
+            values: 0,
+            entries: Vec::new(),
+            items: Vec::new(),
+        }
+    }
+
     fn error(&self, kind: ParseErrorKind) -> Box<ParseError> {
         Box::new(ParseError {
             offset: self.pos,
@@ -572,6 +589,15 @@ mod tests {
             parse_with(many.as_bytes(), limits).unwrap_err().kind,
             ParseErrorKind::TooManyValues(5)
         );
+    }
+
+    #[test]
+    fn prefixes_parse_up_to_the_end_of_the_value() {
+        let (value, end) = parse_prefix(" {\"a\": [1]} , {\"b\"", Limits::default()).unwrap();
+        assert_eq!(end, 11);
+        assert!(value.get("a").is_some());
+        let err = parse_prefix("{\"a\": [1", Limits::default()).unwrap_err();
+        assert_eq!(err.kind, ParseErrorKind::UnexpectedEnd);
     }
 
     #[test]
