@@ -78,8 +78,11 @@ fuzz_target!(|data: &[u8]| {
                 "parsed object #{} is not the input's bytes at its offset",
                 parsed.raw.index
             );
-            if let Ok(value) = &parsed.value {
-                assert_eq!(stix::json::parse(parsed.raw.bytes).as_ref().ok(), Some(value));
+            // In place or on its exact bytes, an object gets the same verdict.
+            let exact = stix::json::parse(parsed.raw.bytes);
+            match &parsed.value {
+                Ok(value) => assert_eq!(exact.as_ref().ok(), Some(value)),
+                Err(e) => assert!(exact.is_err(), "rejected in place ({e}) but its bytes parse"),
             }
         }
         std::ops::ControlFlow::Continue(())

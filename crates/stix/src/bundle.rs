@@ -384,9 +384,10 @@ impl<R: Read> ObjectReader<R> {
                     // parse it again from its start (at most once per buffer refill).
                     self.fill()?;
                 }
-                Err(error) => {
-                    // Malformed, too large or truncated: find its end without
-                    // parsing to report it and go on with the next one.
+                Err(_) => {
+                    // Malformed, too large or at the very end of the input: find
+                    // its end without parsing, then give the verdict on exactly its
+                    // bytes (rare, so the second parse costs nothing overall).
                     return match self.scan_value("an object", Some(index)) {
                         Ok((start, end)) => {
                             if let Some(at) = self.has_replacement(start, end) {
@@ -395,13 +396,14 @@ impl<R: Read> ObjectReader<R> {
                                     offset: self.offset_of(at),
                                 })));
                             }
+                            let bytes = &self.text.as_bytes()[start..end];
                             Ok(visit(Ok(ParsedObject {
                                 raw: RawObject {
-                                    bytes: &self.text.as_bytes()[start..end],
+                                    bytes,
                                     index,
                                     offset: self.offset_of(start),
                                 },
-                                value: Err(error),
+                                value: json::parse_with(bytes, limits),
                             })))
                         }
                         Err(e) if e.is_recoverable() => Ok(visit(Err(e))),

@@ -119,7 +119,7 @@ pub fn parse_with(input: &[u8], limits: Limits) -> Result<Value<'_>, ParseError>
         offset: e.valid_up_to(),
         kind: ParseErrorKind::InvalidUtf8,
     })?;
-    let mut parser = Parser::new(text, limits);
+    let mut parser = Parser::new(text, limits, false);
     parser.skip_whitespace();
     let value = parser.value(0).map_err(|e| *e)?;
     parser.skip_whitespace();
@@ -136,9 +136,13 @@ pub fn parse_with(input: &[u8], limits: Limits) -> Result<Value<'_>, ParseError>
 /// without first finding where it ends. An error of kind
 /// [`ParseErrorKind::UnexpectedEnd`] means the value continues beyond `text`.
 pub fn parse_prefix(text: &str, limits: Limits) -> Result<(Value<'_>, usize), ParseError> {
-    let mut parser = Parser::new(text, limits);
+    let mut parser = Parser::new(text, limits, true);
     parser.skip_whitespace();
     let value = parser.value(0).map_err(|e| *e)?;
+    // `12` at the very end may be the start of `123`: only a following byte ends a number.
+    if matches!(value, Value::Number(_)) && parser.pos == text.len() {
+        return Err(*parser.error(ParseErrorKind::UnexpectedEnd));
+    }
     Ok((value, parser.pos))
 }
 
@@ -150,6 +154,9 @@ type Parsed<T> = Result<T, Box<ParseError>>;
 const LINEAR_KEY_CHECK: usize = 24;
 
 struct Parser<'a> {
+    /// Parsing the start of a stream: a value cut by the end of the input is
+    /// "incomplete" (read more), not a syntax error.
+    prefix: bool,
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
@@ -182,8 +189,9 @@ fn describe(byte: Option<u8>) -> String {
 }
 
 impl<'a> Parser<'a> {
-    fn new(text: &'a str, limits: Limits) -> Self {
+    fn new(text: &'a str, limits: Limits, prefix: bool) -> Self {
         Parser {
+            prefix,
             text,
             bytes: text.as_bytes(),
             pos: 0,
@@ -245,9 +253,14 @@ impl<'a> Parser<'a> {
     }
 
     fn literal(&mut self, word: &'static str, value: Value<'a>) -> Parsed<Value<'a>> {
-        if self.bytes[self.pos..].starts_with(word.as_bytes()) {
+        let rest = &self.bytes[self.pos..];
+        if rest.starts_with(word.as_bytes()) {
             self.pos += word.len();
             Ok(value)
+        } else if self.prefix && word.as_bytes().starts_with(rest) {
+            // `fa` at the end of the input: the rest may be still to come.
+            self.pos = self.bytes.len();
+            Err(self.error(ParseErrorKind::UnexpectedEnd))
         } else {
             Err(self.unexpected("a JSON value"))
         }
@@ -445,6 +458,11 @@ impl<'a> Parser<'a> {
         let first = self.hex4()?;
         let code = match first {
             0xD800..=0xDBFF => {
+                // Only the end of the input between the two halves is "incomplete".
+                if self.prefix && b"\\u".starts_with(&self.bytes[self.pos..]) {
+                    self.pos = self.bytes.len();
+                    return Err(self.error(ParseErrorKind::UnexpectedEnd));
+                }
                 if self.bytes.get(self.pos..self.pos + 2) != Some(b"\\u") {
                     self.pos = escape_start;
                     return Err(self.error(ParseErrorKind::LoneSurrogate));
@@ -485,6 +503,19 @@ impl<'a> Parser<'a> {
 
     fn number(&mut self) -> Parsed<Value<'a>> {
         let start = self.pos;
+        let result = self.number_text();
+        // A number cut by the end of the input (`-`, `1.`, `1e+`) may go on in
+        // input not read yet: say so, as for any other value.
+        if self.prefix && result.is_err() && self.pos >= self.bytes.len() {
+            return Err(self.error(ParseErrorKind::UnexpectedEnd));
+        }
+        result?;
+        Ok(Value::Number(Number::from_checked_text(Cow::Borrowed(
+            &self.text[start..self.pos],
+        ))))
+    }
+
+    fn number_text(&mut self) -> Parsed<()> {
         if self.peek() == Some(b'-') {
             self.pos += 1;
         }
@@ -510,9 +541,7 @@ impl<'a> Parser<'a> {
                 return Err(self.error(ParseErrorKind::InvalidNumber));
             }
         }
-        Ok(Value::Number(Number::from_checked_text(Cow::Borrowed(
-            &self.text[start..self.pos],
-        ))))
+        Ok(())
     }
 }
 
@@ -596,8 +625,19 @@ mod tests {
         let (value, end) = parse_prefix(" {\"a\": [1]} , {\"b\"", Limits::default()).unwrap();
         assert_eq!(end, 11);
         assert!(value.get("a").is_some());
-        let err = parse_prefix("{\"a\": [1", Limits::default()).unwrap_err();
-        assert_eq!(err.kind, ParseErrorKind::UnexpectedEnd);
+        // Every proper prefix of a value is "incomplete", never a syntax error:
+        // a stream reader reads more and tries again.
+        let whole = r#"{"a": [false, true, null, -12.5e+3, "\ud83d\ude00", {"b": 0}]}"#;
+        for cut in 1..whole.len() {
+            let err = parse_prefix(&whole[..cut], Limits::default()).unwrap_err();
+            assert_eq!(err.kind, ParseErrorKind::UnexpectedEnd, "{}", &whole[..cut]);
+        }
+        assert!(parse_prefix(whole, Limits::default()).is_ok());
+        assert_eq!(
+            parse_prefix("12", Limits::default()).unwrap_err().kind,
+            ParseErrorKind::UnexpectedEnd
+        );
+        assert_eq!(parse_prefix("12,", Limits::default()).unwrap().1, 2);
     }
 
     #[test]
