@@ -1,0 +1,187 @@
+//! Reading objects: the [`ObjectQuery`] filters (TAXII §3.4), the stateless [`Cursor`]
+//! behind `next`, and the [`Page`] a query returns.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::error::{Result, StoreError};
+use crate::object::Version;
+use crate::time::Micros;
+
+/// One value of `match[version]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum VersionMatch {
+    /// The oldest version of each object.
+    First,
+    /// The newest version of each object (the TAXII default).
+    Last,
+    /// Every version.
+    All,
+    /// The version equal to this timestamp.
+    At(Version),
+}
+
+impl VersionMatch {
+    /// Parses one comma-separated item of `match[version]`: `first`, `last`, `all` or a timestamp.
+    pub fn parse(text: &str) -> Result<VersionMatch> {
+        match text {
+            "first" => Ok(VersionMatch::First),
+            "last" => Ok(VersionMatch::Last),
+            "all" => Ok(VersionMatch::All),
+            _ => Version::parse(text).map(VersionMatch::At),
+        }
+    }
+}
+
+/// The most values all list filters of one query may hold together, so that a query
+/// stays one bounded statement.
+pub const MAX_FILTER_VALUES: usize = 1000;
+
+/// Which object versions of a collection to read, and which page of them.
+///
+/// Records come in `date_added` order. Filters combine with AND; the values of one
+/// list combine with OR. An empty list means "no restriction", except where noted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectQuery {
+    /// Only versions added strictly after this instant.
+    pub added_after: Option<Micros>,
+    /// Only these object ids.
+    pub ids: Vec<String>,
+    /// Only these object types.
+    pub types: Vec<String>,
+    /// Which versions of each object; **empty means `[Last]`**, the TAXII default.
+    /// `First`/`Last` are computed over all versions of the object in the collection.
+    pub versions: Vec<VersionMatch>,
+    /// Only these `spec_version`s; **empty means the latest spec version of each object**,
+    /// the TAXII default.
+    pub spec_versions: Vec<String>,
+    /// At most this many records (at least 1).
+    pub limit: usize,
+    /// Resume after this position (from a previous page's `next`).
+    pub next: Option<Cursor>,
+}
+
+impl ObjectQuery {
+    /// The page size [`Default`] uses.
+    pub const DEFAULT_LIMIT: usize = 1000;
+
+    /// Checks the limits every backend enforces the same way.
+    pub fn check(&self) -> Result<()> {
+        if self.limit == 0 {
+            return Err(StoreError::Invalid("limit must be at least 1".into()));
+        }
+        let n_values =
+            self.ids.len() + self.types.len() + self.versions.len() + self.spec_versions.len();
+        if n_values > MAX_FILTER_VALUES {
+            return Err(StoreError::Invalid(format!(
+                "too many filter values ({n_values}, at most {MAX_FILTER_VALUES})"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Default for ObjectQuery {
+    /// Every latest version, first page of [`ObjectQuery::DEFAULT_LIMIT`].
+    fn default() -> ObjectQuery {
+        ObjectQuery {
+            added_after: None,
+            ids: Vec::new(),
+            types: Vec::new(),
+            versions: Vec::new(),
+            spec_versions: Vec::new(),
+            limit: ObjectQuery::DEFAULT_LIMIT,
+            next: None,
+        }
+    }
+}
+
+/// Which versions of one object to delete (TAXII §5.7 filters).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeleteFilter {
+    /// Which versions; **empty means `[Last]`** as for queries. Pass `[All]` to delete every version.
+    pub versions: Vec<VersionMatch>,
+    /// Which spec versions; **empty means the latest spec version of the object**.
+    pub spec_versions: Vec<String>,
+}
+
+/// An opaque, stateless position in a collection: "after the record added at this instant".
+///
+/// `date_added` is strictly increasing per collection, so it alone identifies a record.
+/// It encodes to a URL-safe string (base64url of `v1:<micros>`) that works across
+/// restarts and processes; [`Cursor::decode`] rejects anything else with
+/// [`StoreError::Invalid`], never a panic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Cursor {
+    /// The `date_added` of the last record already returned.
+    pub after: Micros,
+}
+
+impl Cursor {
+    /// The URL-safe text form.
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("v1:{}", self.after.0))
+    }
+
+    /// Parses the text form.
+    pub fn decode(text: &str) -> Result<Cursor> {
+        let invalid = || StoreError::Invalid("malformed next cursor".into());
+        if text.len() > 64 {
+            return Err(invalid());
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| invalid())?;
+        let micros = text.strip_prefix("v1:").ok_or_else(invalid)?;
+        // Canonical decimal only, so each position has exactly one encoding.
+        if micros.is_empty()
+            || !micros.bytes().all(|b| b.is_ascii_digit())
+            || (micros.len() > 1 && micros.starts_with('0'))
+        {
+            return Err(invalid());
+        }
+        let after = micros.parse::<i64>().map_err(|_| invalid())?;
+        Ok(Cursor {
+            after: Micros(after),
+        })
+    }
+}
+
+/// One page of a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The records, in `date_added` order.
+    pub records: Vec<T>,
+    /// Whether more records match after this page.
+    pub more: bool,
+    /// Where the next page starts; `Some` exactly when `more`.
+    pub next: Option<Cursor>,
+    /// The `date_added` of the first record (`X-TAXII-Date-Added-First`).
+    pub first_added: Option<Micros>,
+    /// The `date_added` of the last record (`X-TAXII-Date-Added-Last`).
+    pub last_added: Option<Micros>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trip() {
+        for after in [0, 1, 1_714_564_800_000_000, i64::MAX] {
+            let c = Cursor {
+                after: Micros(after),
+            };
+            assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
+        }
+    }
+
+    #[test]
+    fn version_match_parse() {
+        assert_eq!(VersionMatch::parse("first").unwrap(), VersionMatch::First);
+        assert!(matches!(
+            VersionMatch::parse("2020-01-01T00:00:00Z").unwrap(),
+            VersionMatch::At(_)
+        ));
+        assert!(VersionMatch::parse("latest").is_err());
+    }
+}

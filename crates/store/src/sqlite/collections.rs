@@ -1,0 +1,132 @@
+//! Collections in SQLite, and the collection lookups the other tables share.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use uuid::Uuid;
+
+use super::is_constraint;
+use crate::collection::{Collection, CollectionCount, NewCollection};
+use crate::error::{Result, StoreError};
+use crate::time::{Clock, Micros};
+
+const COLUMNS: &str = "id, title, description, alias, created";
+
+/// The row number of a collection, which the other tables refer to.
+pub fn seq(conn: &Connection, id: Uuid) -> Result<i64> {
+    conn.prepare_cached("SELECT seq FROM collections WHERE id = ?1")?
+        .query_row([id.to_string()], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::not_found("collection", id))
+}
+
+/// A stored UUID; one that does not parse means the file was tampered with.
+pub fn parse_uuid(text: &str) -> Result<Uuid> {
+    Uuid::parse_str(text).map_err(|e| StoreError::Backend(Box::new(e)))
+}
+
+type CollectionRow = (String, String, Option<String>, Option<String>, i64);
+
+fn row(row: &Row<'_>) -> rusqlite::Result<CollectionRow> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
+}
+
+fn from_row((id, title, description, alias, created): CollectionRow) -> Result<Collection> {
+    Ok(Collection {
+        id: parse_uuid(&id)?,
+        title,
+        description,
+        alias,
+        created: Micros(created),
+    })
+}
+
+pub fn create(conn: &Connection, clock: &dyn Clock, new: NewCollection) -> Result<Collection> {
+    let created = clock.now();
+    let inserted = conn.execute(
+        "INSERT INTO collections (id, title, description, alias, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![new.id.to_string(), new.title, new.description, new.alias, created.0],
+    );
+    match inserted {
+        Err(e) if is_constraint(&e) => Err(StoreError::Conflict(match &new.alias {
+            Some(alias) => format!("a collection with id {} or alias {alias:?} exists", new.id),
+            None => format!("a collection with id {} exists", new.id),
+        })),
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(Collection {
+            id: new.id,
+            title: new.title,
+            description: new.description,
+            alias: new.alias,
+            created,
+        }),
+    }
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<Collection>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM collections ORDER BY title, id"
+    ))?;
+    let rows = stmt.query_map([], row)?;
+    rows.map(|r| from_row(r?)).collect()
+}
+
+pub fn get(conn: &Connection, id: Uuid) -> Result<Collection> {
+    let found = conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM collections WHERE id = ?1"))?
+        .query_row([id.to_string()], row)
+        .optional()?;
+    from_row(found.ok_or_else(|| StoreError::not_found("collection", id))?)
+}
+
+pub fn find(conn: &Connection, key: &str) -> Result<Collection> {
+    // A UUID is matched in its canonical lowercase form; anything else only as an alias.
+    let as_id = Uuid::parse_str(key)
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    let found = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM collections WHERE id = ?1 OR alias = ?2 \
+             ORDER BY id = ?1 DESC LIMIT 1"
+        ))?
+        .query_row(params![as_id, key], row)
+        .optional()?;
+    from_row(found.ok_or_else(|| StoreError::not_found("collection", key))?)
+}
+
+pub fn delete(conn: &Connection, id: Uuid) -> Result<()> {
+    let n = conn.execute("DELETE FROM collections WHERE id = ?1", [id.to_string()])?;
+    if n == 0 {
+        return Err(StoreError::not_found("collection", id));
+    }
+    Ok(())
+}
+
+pub fn counts(conn: &Connection) -> Result<Vec<CollectionCount>> {
+    let mut stmt = conn.prepare(
+        "SELECT c.id, \
+           (SELECT COUNT(*) FROM objects o WHERE o.collection = c.seq), \
+           (SELECT COUNT(*) FROM objects o WHERE o.collection = c.seq AND o.is_latest = 1) \
+         FROM collections c ORDER BY c.id",
+    )?;
+    let rows = stmt.query_map([], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, i64>(1)?,
+            row.get::<_, i64>(2)?,
+        ))
+    })?;
+    rows.map(|r| {
+        let (id, versions, objects) = r?;
+        Ok(CollectionCount {
+            collection: parse_uuid(&id)?,
+            versions: u64::try_from(versions).unwrap_or_default(),
+            objects: u64::try_from(objects).unwrap_or_default(),
+        })
+    })
+    .collect()
+}

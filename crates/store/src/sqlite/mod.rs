@@ -1,0 +1,171 @@
+//! The SQLite backend: one file `<data>/passerelle.db` in WAL mode with
+//! `synchronous=FULL`, one writer connection behind a mutex and a small pool of
+//! readers, every call run on tokio's blocking pool.
+
+mod accounts;
+mod collections;
+mod migrate;
+mod objects;
+mod statuses;
+mod store_impl;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+use crate::error::{Result, StoreError};
+use crate::time::Clock;
+
+pub use migrate::{SCHEMA_VERSION, schema_version};
+
+/// The database file's name inside the node's data folder.
+pub const FILE_NAME: &str = "passerelle.db";
+
+/// Idle reader connections kept open; more are opened under load and closed after.
+const MAX_IDLE_READERS: usize = 4;
+
+/// How long a connection waits for a lock held by another process before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The SQLite [`Store`](crate::Store). Cheap to clone; clones share the connections.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `<data_dir>/passerelle.db` and applies pending migrations.
+    /// The folder must exist.
+    pub fn open(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<SqliteStore> {
+        SqliteStore::open_file(&data_dir.join(FILE_NAME), clock)
+    }
+
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    ///
+    /// Fails with [`StoreError::SchemaTooNew`] if a newer program wrote it.
+    /// Blocks: call it before serving, or from `spawn_blocking`.
+    pub fn open_file(path: &Path, clock: Arc<dyn Clock>) -> Result<SqliteStore> {
+        let mut writer = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure(&writer)?;
+        // WAL is a property of the file; set once by the writer, readers inherit it.
+        let mode: String =
+            writer.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::backend(format!(
+                "could not switch {} to WAL (journal mode is {mode})",
+                path.display()
+            )));
+        }
+        migrate::migrate(&mut writer)?;
+        tracing::debug!(path = %path.display(), "opened sqlite store");
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+                clock,
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` with the writer connection on the blocking pool.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection, &dyn Clock) -> Result<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            // A panic inside `f` poisons the mutex; its transaction was rolled back
+            // when dropped, so the connection is still sound.
+            let mut conn = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&mut conn, inner.clock.as_ref())
+        })
+        .await
+        .map_err(|e| StoreError::Backend(Box::new(e)))?
+    }
+
+    /// Runs `f` with a reader connection on the blocking pool.
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let conn = inner.checkout_reader()?;
+            let result = f(&conn);
+            inner.checkin_reader(conn);
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Backend(Box::new(e)))?
+    }
+}
+
+impl Inner {
+    fn checkout_reader(&self) -> Result<Connection> {
+        let idle = self
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        if let Some(conn) = idle {
+            return Ok(conn);
+        }
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure(&conn)?;
+        Ok(conn)
+    }
+
+    fn checkin_reader(&self, conn: Connection) {
+        let mut readers = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
+        if readers.len() < MAX_IDLE_READERS {
+            readers.push(conn);
+        }
+    }
+}
+
+/// Per-connection settings: durability before acknowledgement, foreign keys, lock waits.
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// Whether `e` is a constraint violation (a UNIQUE or foreign key failure).
+fn is_constraint(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ConstraintViolation)
+}

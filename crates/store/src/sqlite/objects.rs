@@ -1,0 +1,470 @@
+//! Object versions in SQLite: batch insert with the first/last flags kept right,
+//! paged queries that return stored bytes untouched, and deletes.
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
+use uuid::Uuid;
+
+use super::collections;
+use crate::error::{Result, StoreError};
+use crate::object::{AddOutcome, ManifestRecord, NewObject, ObjectRecord, Provenance, Version};
+use crate::query::{Cursor, DeleteFilter, ObjectQuery, Page, VersionMatch};
+use crate::time::{Clock, Micros};
+
+/// A stored version of the object being added, as the insert logic needs it.
+struct Existing {
+    version: String,
+    date_added: i64,
+    spec_version: String,
+}
+
+// Statements on one object. The partial "latest" index also starts with `collection`,
+// so each names the id index explicitly: SQLite must never walk a collection for one id.
+const VERSIONS_OF: &str = "SELECT version, date_added, spec_version FROM objects \
+     INDEXED BY objects_by_version WHERE collection = ?1 AND id = ?2";
+const LATEST_OF: &str = "SELECT version, version_text, date_added, bytes FROM objects \
+     INDEXED BY objects_by_version WHERE collection = ?1 AND id = ?2 AND is_latest = 1";
+const CLEAR_LATEST: &str = "UPDATE objects INDEXED BY objects_by_version SET is_latest = 0 \
+     WHERE collection = ?1 AND id = ?2 AND is_latest = 1";
+const CLEAR_FIRST: &str = "UPDATE objects INDEXED BY objects_by_version SET is_first = 0 \
+     WHERE collection = ?1 AND id = ?2 AND is_first = 1";
+const CLEAR_LATEST_SPEC: &str = "UPDATE objects INDEXED BY objects_by_version \
+     SET is_latest_spec = 0 WHERE collection = ?1 AND id = ?2 AND is_latest_spec = 1";
+const RECOMPUTE_FLAGS: &str = "UPDATE objects INDEXED BY objects_by_version SET \
+     is_latest = (version = (SELECT MAX(version) FROM objects WHERE collection = ?1 AND id = ?2)), \
+     is_first = (version = (SELECT MIN(version) FROM objects WHERE collection = ?1 AND id = ?2)), \
+     is_latest_spec = (spec_version = \
+       (SELECT MAX(spec_version) FROM objects WHERE collection = ?1 AND id = ?2)) \
+     WHERE collection = ?1 AND id = ?2";
+const PROVENANCE_OF: &str = "SELECT provenance_kind, provenance_name FROM objects \
+     INDEXED BY objects_by_version WHERE collection = ?1 AND id = ?2 AND version = ?3";
+#[cfg(test)]
+const PER_OBJECT_STATEMENTS: &[&str] = &[
+    VERSIONS_OF,
+    LATEST_OF,
+    CLEAR_LATEST,
+    CLEAR_FIRST,
+    CLEAR_LATEST_SPEC,
+    RECOMPUTE_FLAGS,
+    PROVENANCE_OF,
+    "DELETE FROM objects INDEXED BY objects_by_version \
+     WHERE collection = ?1 AND id = ?2 AND is_latest = 1 AND is_latest_spec = 1",
+];
+
+/// Stores a batch in one IMMEDIATE transaction (taking the write lock up front, so two
+/// processes never deadlock upgrading a read lock).
+pub fn add(
+    conn: &mut Connection,
+    clock: &dyn Clock,
+    collection: Uuid,
+    provenance: &Provenance,
+    objects: Vec<NewObject>,
+) -> Result<Vec<AddOutcome>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let (seq, mut last): (i64, i64) = tx
+        .prepare_cached("SELECT seq, last_date_added FROM collections WHERE id = ?1")?
+        .query_row([collection.to_string()], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .optional()?
+        .ok_or_else(|| StoreError::not_found("collection", collection))?;
+    let now = clock.now().0;
+    let mut outcomes = Vec::with_capacity(objects.len());
+    {
+        let mut versions_of = tx.prepare_cached(VERSIONS_OF)?;
+        let mut latest_of = tx.prepare_cached(LATEST_OF)?;
+        let mut clear_latest = tx.prepare_cached(CLEAR_LATEST)?;
+        let mut clear_first = tx.prepare_cached(CLEAR_FIRST)?;
+        let mut clear_latest_spec = tx.prepare_cached(CLEAR_LATEST_SPEC)?;
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO objects (collection, id, type, spec_version, version, version_text, \
+               date_added, created, modified, revoked, tlp, created_by_ref, media_type, \
+               is_first, is_latest, is_latest_spec, provenance_kind, provenance_name, bytes) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+        )?;
+        for object in objects {
+            let existing = versions_of
+                .query_map(params![seq, object.id], |row| {
+                    Ok(Existing {
+                        version: row.get(0)?,
+                        date_added: row.get(1)?,
+                        spec_version: row.get(2)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            match &object.version {
+                Some(version) => {
+                    if let Some(found) = existing.iter().find(|e| e.version == version.normalised())
+                    {
+                        outcomes.push(AddOutcome::AlreadyPresent {
+                            version: version.clone(),
+                            date_added: Micros(found.date_added),
+                        });
+                        continue;
+                    }
+                }
+                None if !existing.is_empty() => {
+                    // Without modified or created, identical bytes are the same version.
+                    let latest = latest_of
+                        .query_row(params![seq, object.id], |row| {
+                            Ok((
+                                row.get::<_, String>(0)?,
+                                row.get::<_, String>(1)?,
+                                row.get::<_, i64>(2)?,
+                                row.get::<_, Vec<u8>>(3)?,
+                            ))
+                        })
+                        .optional()?;
+                    if let Some((normalised, text, date_added, bytes)) = latest
+                        && bytes == object.bytes
+                    {
+                        outcomes.push(AddOutcome::AlreadyPresent {
+                            version: Version::from_stored(normalised, text),
+                            date_added: Micros(date_added),
+                        });
+                        continue;
+                    }
+                }
+                None => {}
+            }
+
+            let date_added = now.max(last.saturating_add(1));
+            last = date_added;
+            let version = object
+                .version
+                .clone()
+                .unwrap_or_else(|| Version::from_date_added(Micros(date_added)));
+            let newest = existing.iter().map(|e| e.version.as_str()).max();
+            let oldest = existing.iter().map(|e| e.version.as_str()).min();
+            let newest_spec = existing.iter().map(|e| e.spec_version.as_str()).max();
+            let is_latest = newest.is_none_or(|v| version.normalised() > v);
+            let is_first = oldest.is_none_or(|v| version.normalised() < v);
+            // Spec versions compare as text, which orders 2.0 < 2.1 (all STIX has).
+            let is_latest_spec = newest_spec.is_none_or(|s| object.spec_version.as_str() >= s);
+            if is_latest && newest.is_some() {
+                clear_latest.execute(params![seq, object.id])?;
+            }
+            if is_first && oldest.is_some() {
+                clear_first.execute(params![seq, object.id])?;
+            }
+            if newest_spec.is_some_and(|s| object.spec_version.as_str() > s) {
+                clear_latest_spec.execute(params![seq, object.id])?;
+            }
+            insert.execute(params![
+                seq,
+                object.id,
+                object.object_type,
+                object.spec_version,
+                version.normalised(),
+                version.as_str(),
+                date_added,
+                object.created.as_ref().map(Version::normalised),
+                object.modified.as_ref().map(Version::normalised),
+                object.revoked,
+                object.tlp.map(|t| t.tlp_2_0_value()),
+                object.created_by_ref,
+                object.media_type,
+                is_first,
+                is_latest,
+                is_latest_spec,
+                provenance.kind(),
+                provenance.name(),
+                object.bytes,
+            ])?;
+            outcomes.push(AddOutcome::Added {
+                version,
+                date_added: Micros(date_added),
+            });
+        }
+    }
+    tx.execute(
+        "UPDATE collections SET last_date_added = ?1 WHERE seq = ?2",
+        params![last, seq],
+    )?;
+    tx.commit()?;
+    let added = outcomes
+        .iter()
+        .filter(|o| matches!(o, AddOutcome::Added { .. }))
+        .count();
+    tracing::debug!(
+        %collection,
+        added,
+        already_present = outcomes.len() - added,
+        "stored object batch"
+    );
+    Ok(outcomes)
+}
+
+/// Appends the version and spec-version conditions shared by queries and deletes.
+fn version_conditions(
+    sql: &mut String,
+    args: &mut Vec<Value>,
+    versions: &[VersionMatch],
+    spec_versions: &[String],
+) {
+    let default = [VersionMatch::Last];
+    let versions = if versions.is_empty() {
+        &default[..]
+    } else {
+        versions
+    };
+    if !versions.contains(&VersionMatch::All) {
+        let mut alternatives = Vec::new();
+        if versions.contains(&VersionMatch::First) {
+            alternatives.push("is_first = 1".to_owned());
+        }
+        if versions.contains(&VersionMatch::Last) {
+            alternatives.push("is_latest = 1".to_owned());
+        }
+        let at: Vec<&Version> = versions
+            .iter()
+            .filter_map(|v| match v {
+                VersionMatch::At(version) => Some(version),
+                _ => None,
+            })
+            .collect();
+        if !at.is_empty() {
+            alternatives.push(format!("version IN ({})", placeholders(at.len())));
+            args.extend(at.iter().map(|v| Value::Text(v.normalised().to_owned())));
+        }
+        // A lone `is_latest = 1` stays a top-level term, so the partial index applies.
+        if alternatives.len() == 1 {
+            sql.push_str(&format!(" AND {}", alternatives[0]));
+        } else {
+            sql.push_str(&format!(" AND ({})", alternatives.join(" OR ")));
+        }
+    }
+    if spec_versions.is_empty() {
+        sql.push_str(" AND is_latest_spec = 1");
+    } else {
+        sql.push_str(&format!(
+            " AND spec_version IN ({})",
+            placeholders(spec_versions.len())
+        ));
+        args.extend(spec_versions.iter().cloned().map(Value::Text));
+    }
+}
+
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// The columns every query reads, in order; objects pages add `bytes`.
+const RECORD_COLUMNS: &str = "id, version, version_text, date_added, media_type, spec_version";
+
+/// The SQL and arguments of a query on the collection with row number `seq`.
+fn query_sql(seq: i64, query: &ObjectQuery, with_bytes: bool) -> (String, Vec<Value>) {
+    let after = query
+        .added_after
+        .into_iter()
+        .chain(query.next.map(|c| c.after))
+        .max()
+        .map_or(i64::MIN, |m| m.0);
+    // Without statistics SQLite prefers walking the date_added index to avoid a sort,
+    // even for one id in a million rows; an id lookup must go through its own index.
+    let mut sql = format!(
+        "SELECT {RECORD_COLUMNS}{} FROM objects{} WHERE collection = ? AND date_added > ?",
+        if with_bytes { ", bytes" } else { "" },
+        if query.ids.is_empty() {
+            ""
+        } else {
+            " INDEXED BY objects_by_version"
+        }
+    );
+    let mut args = vec![Value::Integer(seq), Value::Integer(after)];
+    if !query.ids.is_empty() {
+        sql.push_str(&format!(" AND id IN ({})", placeholders(query.ids.len())));
+        args.extend(query.ids.iter().cloned().map(Value::Text));
+    }
+    if !query.types.is_empty() {
+        sql.push_str(&format!(
+            " AND type IN ({})",
+            placeholders(query.types.len())
+        ));
+        args.extend(query.types.iter().cloned().map(Value::Text));
+    }
+    version_conditions(&mut sql, &mut args, &query.versions, &query.spec_versions);
+    sql.push_str(" ORDER BY date_added LIMIT ?");
+    // One more than asked, to learn whether there are more.
+    let fetch = i64::try_from(query.limit).unwrap_or(i64::MAX - 1) + 1;
+    args.push(Value::Integer(fetch));
+    (sql, args)
+}
+
+fn select(
+    conn: &Connection,
+    collection: Uuid,
+    query: &ObjectQuery,
+    with_bytes: bool,
+) -> Result<Vec<ObjectRecord>> {
+    query.check()?;
+    let seq = collections::seq(conn, collection)?;
+    let (sql, args) = query_sql(seq, query, with_bytes);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args), |row| {
+        Ok(ObjectRecord {
+            id: row.get(0)?,
+            version: Version::from_stored(row.get(1)?, row.get(2)?),
+            date_added: Micros(row.get(3)?),
+            media_type: row.get(4)?,
+            spec_version: row.get(5)?,
+            bytes: if with_bytes { row.get(6)? } else { Vec::new() },
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+fn page<T>(mut records: Vec<T>, limit: usize, date_added: impl Fn(&T) -> Micros) -> Page<T> {
+    let more = records.len() > limit;
+    records.truncate(limit);
+    let first_added = records.first().map(&date_added);
+    let last_added = records.last().map(&date_added);
+    Page {
+        next: if more {
+            last_added.map(|after| Cursor { after })
+        } else {
+            None
+        },
+        more,
+        first_added,
+        last_added,
+        records,
+    }
+}
+
+pub fn objects(
+    conn: &Connection,
+    collection: Uuid,
+    query: &ObjectQuery,
+) -> Result<Page<ObjectRecord>> {
+    let records = select(conn, collection, query, true)?;
+    Ok(page(records, query.limit, |r| r.date_added))
+}
+
+pub fn manifest(
+    conn: &Connection,
+    collection: Uuid,
+    query: &ObjectQuery,
+) -> Result<Page<ManifestRecord>> {
+    let records = select(conn, collection, query, false)?
+        .into_iter()
+        .map(|r| ManifestRecord {
+            id: r.id,
+            version: r.version,
+            date_added: r.date_added,
+            media_type: r.media_type,
+            spec_version: r.spec_version,
+        })
+        .collect();
+    Ok(page(records, query.limit, |r| r.date_added))
+}
+
+pub fn delete(
+    conn: &mut Connection,
+    collection: Uuid,
+    id: &str,
+    filter: &DeleteFilter,
+) -> Result<u64> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let seq = collections::seq(&tx, collection)?;
+    let mut sql =
+        "DELETE FROM objects INDEXED BY objects_by_version WHERE collection = ? AND id = ?"
+            .to_owned();
+    let mut args = vec![Value::Integer(seq), Value::Text(id.to_owned())];
+    version_conditions(&mut sql, &mut args, &filter.versions, &filter.spec_versions);
+    let deleted = tx.execute(&sql, params_from_iter(args))?;
+    if deleted > 0 {
+        // What remains gets its first/last/latest-spec flags recomputed.
+        tx.prepare_cached(RECOMPUTE_FLAGS)?
+            .execute(params![seq, id])?;
+    }
+    tx.commit()?;
+    Ok(deleted as u64)
+}
+
+pub fn provenance(
+    conn: &Connection,
+    collection: Uuid,
+    id: &str,
+    version: &Version,
+) -> Result<Provenance> {
+    let seq = collections::seq(conn, collection)?;
+    let found = conn
+        .prepare_cached(PROVENANCE_OF)?
+        .query_row(params![seq, id, version.normalised()], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })
+        .optional()?;
+    let (kind, name) =
+        found.ok_or_else(|| StoreError::not_found("object version", format!("{id} {version}")))?;
+    Provenance::from_stored(&kind, name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plan SQLite chooses for a query, as one line per step.
+    fn plan(query: &ObjectQuery) -> String {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrate::migrate(&mut conn).unwrap();
+        let (sql, args) = query_sql(1, query, true);
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = stmt
+            .query_map(params_from_iter(args), |row| row.get::<_, String>(3))
+            .unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+    }
+
+    /// Every statement that names one object must reach it through the id index, never by
+    /// walking the collection.
+    #[test]
+    fn per_object_statements_use_the_id_index() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrate::migrate(&mut conn).unwrap();
+        for sql in PER_OBJECT_STATEMENTS {
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let n = stmt.parameter_count();
+            let args: Vec<Value> = (0..n).map(|_| Value::Integer(1)).collect();
+            let plan = stmt
+                .query_map(params_from_iter(args), |row| row.get::<_, String>(3))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect::<Vec<_>>()
+                .join("\n");
+            assert!(plan.contains("objects_by_version"), "{sql}\n{plan}");
+        }
+    }
+
+    #[test]
+    fn default_paging_walks_the_latest_index_without_sorting() {
+        let p = plan(&ObjectQuery::default());
+        assert!(p.contains("objects_latest_by_date_added"), "{p}");
+        assert!(!p.contains("TEMP B-TREE"), "{p}");
+    }
+
+    #[test]
+    fn all_versions_page_by_date_added_without_sorting() {
+        let p = plan(&ObjectQuery {
+            versions: vec![VersionMatch::All],
+            ..ObjectQuery::default()
+        });
+        assert!(p.contains("objects_by_date_added"), "{p}");
+        assert!(!p.contains("TEMP B-TREE"), "{p}");
+    }
+
+    #[test]
+    fn one_object_is_found_by_its_id_index() {
+        let p = plan(&ObjectQuery {
+            ids: vec!["indicator--1".into()],
+            ..ObjectQuery::default()
+        });
+        assert!(p.contains("objects_by_version"), "{p}");
+        let p = plan(&ObjectQuery {
+            ids: vec!["indicator--1".into(), "indicator--2".into()],
+            versions: vec![VersionMatch::All],
+            ..ObjectQuery::default()
+        });
+        assert!(p.contains("objects_by_version"), "{p}");
+    }
+}

@@ -1,0 +1,117 @@
+//! Status resources in SQLite: one row each, the detail lists as one JSON text
+//! (written and read whole, never queried inside).
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::is_constraint;
+use crate::error::{Result, StoreError};
+use crate::status::{Status, StatusDetail};
+use crate::time::Micros;
+
+fn details_json(status: &Status) -> String {
+    let list = |details: &[StatusDetail]| -> Value {
+        details
+            .iter()
+            .map(|d| json!([d.id, d.version, d.message]))
+            .collect()
+    };
+    json!({
+        "successes": list(&status.successes),
+        "failures": list(&status.failures),
+        "pendings": list(&status.pendings),
+    })
+    .to_string()
+}
+
+fn parse_details(text: &str, key: &str) -> Result<Vec<StatusDetail>> {
+    let corrupt = || StoreError::backend(format!("stored status details ({key}) are malformed"));
+    let value: Value = serde_json::from_str(text).map_err(|e| StoreError::Backend(Box::new(e)))?;
+    let Some(items) = value.get(key).and_then(Value::as_array) else {
+        return Err(corrupt());
+    };
+    items
+        .iter()
+        .map(|item| match item.as_array().map(Vec::as_slice) {
+            Some([Value::String(id), Value::String(version), message]) => Ok(StatusDetail {
+                id: id.clone(),
+                version: version.clone(),
+                message: message.as_str().map(str::to_owned),
+            }),
+            _ => Err(corrupt()),
+        })
+        .collect()
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+pub fn create(conn: &Connection, status: &Status) -> Result<()> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO statuses (id, account, request_timestamp, total_count, details) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            status.id.to_string(),
+            status.account,
+            status.request_timestamp.0,
+            to_i64(status.total_count),
+            details_json(status),
+        ]);
+    match inserted {
+        Err(e) if is_constraint(&e) => {
+            Err(StoreError::Conflict(format!("status {} exists", status.id)))
+        }
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(()),
+    }
+}
+
+pub fn update(conn: &Connection, status: &Status) -> Result<()> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE statuses SET account = ?2, request_timestamp = ?3, total_count = ?4, \
+             details = ?5 WHERE id = ?1",
+        )?
+        .execute(params![
+            status.id.to_string(),
+            status.account,
+            status.request_timestamp.0,
+            to_i64(status.total_count),
+            details_json(status),
+        ])?;
+    if n == 0 {
+        return Err(StoreError::not_found("status", status.id));
+    }
+    Ok(())
+}
+
+pub fn get(conn: &Connection, id: Uuid) -> Result<Status> {
+    let found = conn
+        .prepare_cached(
+            "SELECT account, request_timestamp, total_count, details FROM statuses WHERE id = ?1",
+        )?
+        .query_row([id.to_string()], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, i64>(2)?,
+                row.get::<_, String>(3)?,
+            ))
+        })
+        .optional()?;
+    let (account, request_timestamp, total_count, details) =
+        found.ok_or_else(|| StoreError::not_found("status", id))?;
+    Ok(Status {
+        id,
+        account,
+        request_timestamp: Micros(request_timestamp),
+        total_count: u64::try_from(total_count).unwrap_or_default(),
+        successes: parse_details(&details, "successes")?,
+        failures: parse_details(&details, "failures")?,
+        pendings: parse_details(&details, "pendings")?,
+    })
+}

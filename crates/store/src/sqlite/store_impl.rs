@@ -1,0 +1,210 @@
+//! [`Store`] for [`SqliteStore`]: each method hands one closure to the writer or a reader
+//! connection; the SQL lives in the table modules.
+
+use uuid::Uuid;
+
+use super::{SqliteStore, accounts, collections, objects, statuses};
+use crate::account::{Account, Grant, NewAccount, NewToken, Rights, TokenHash, TokenInfo};
+use crate::collection::{Collection, CollectionCount, NewCollection};
+use crate::health::IntegrityReport;
+use crate::object::{AddOutcome, ManifestRecord, NewObject, ObjectRecord, Provenance, Version};
+use crate::query::{DeleteFilter, ObjectQuery, Page};
+use crate::status::Status;
+use crate::{Store, StoreFuture};
+
+impl Store for SqliteStore {
+    fn integrity_check(&self) -> StoreFuture<'_, IntegrityReport> {
+        Box::pin(self.read(|conn| {
+            let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+            let lines = stmt
+                .query_map([], |row| row.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut problems: Vec<String> = lines.into_iter().filter(|l| l != "ok").collect();
+            let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
+            let orphans = stmt
+                .query_map([], |row| row.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            problems.extend(
+                orphans
+                    .into_iter()
+                    .map(|table| format!("foreign key violation in {table}")),
+            );
+            Ok(IntegrityReport { problems })
+        }))
+    }
+
+    fn counts(&self) -> StoreFuture<'_, Vec<CollectionCount>> {
+        Box::pin(self.read(collections::counts))
+    }
+
+    fn create_collection(&self, new: NewCollection) -> StoreFuture<'_, Collection> {
+        Box::pin(self.write(move |conn, clock| collections::create(conn, clock, new)))
+    }
+
+    fn list_collections(&self) -> StoreFuture<'_, Vec<Collection>> {
+        Box::pin(self.read(collections::list))
+    }
+
+    fn get_collection(&self, id: Uuid) -> StoreFuture<'_, Collection> {
+        Box::pin(self.read(move |conn| collections::get(conn, id)))
+    }
+
+    fn find_collection<'a>(&'a self, id_or_alias: &'a str) -> StoreFuture<'a, Collection> {
+        let key = id_or_alias.to_owned();
+        Box::pin(self.read(move |conn| collections::find(conn, &key)))
+    }
+
+    fn delete_collection(&self, id: Uuid) -> StoreFuture<'_, ()> {
+        Box::pin(self.write(move |conn, _| collections::delete(conn, id)))
+    }
+
+    fn add_objects<'a>(
+        &'a self,
+        collection: Uuid,
+        provenance: &'a Provenance,
+        objects: Vec<NewObject>,
+    ) -> StoreFuture<'a, Vec<AddOutcome>> {
+        let provenance = provenance.clone();
+        Box::pin(
+            self.write(move |conn, clock| {
+                objects::add(conn, clock, collection, &provenance, objects)
+            }),
+        )
+    }
+
+    fn objects<'a>(
+        &'a self,
+        collection: Uuid,
+        query: &'a ObjectQuery,
+    ) -> StoreFuture<'a, Page<ObjectRecord>> {
+        let query = query.clone();
+        Box::pin(self.read(move |conn| objects::objects(conn, collection, &query)))
+    }
+
+    fn manifest<'a>(
+        &'a self,
+        collection: Uuid,
+        query: &'a ObjectQuery,
+    ) -> StoreFuture<'a, Page<ManifestRecord>> {
+        let query = query.clone();
+        Box::pin(self.read(move |conn| objects::manifest(conn, collection, &query)))
+    }
+
+    fn delete_object<'a>(
+        &'a self,
+        collection: Uuid,
+        id: &'a str,
+        filter: &'a DeleteFilter,
+    ) -> StoreFuture<'a, u64> {
+        let (id, filter) = (id.to_owned(), filter.clone());
+        Box::pin(self.write(move |conn, _| objects::delete(conn, collection, &id, &filter)))
+    }
+
+    fn provenance<'a>(
+        &'a self,
+        collection: Uuid,
+        id: &'a str,
+        version: &'a Version,
+    ) -> StoreFuture<'a, Provenance> {
+        let (id, version) = (id.to_owned(), version.clone());
+        Box::pin(self.read(move |conn| objects::provenance(conn, collection, &id, &version)))
+    }
+
+    fn create_status<'a>(&'a self, status: &'a Status) -> StoreFuture<'a, ()> {
+        let status = status.clone();
+        Box::pin(self.write(move |conn, _| statuses::create(conn, &status)))
+    }
+
+    fn update_status<'a>(&'a self, status: &'a Status) -> StoreFuture<'a, ()> {
+        let status = status.clone();
+        Box::pin(self.write(move |conn, _| statuses::update(conn, &status)))
+    }
+
+    fn get_status(&self, id: Uuid) -> StoreFuture<'_, Status> {
+        Box::pin(self.read(move |conn| statuses::get(conn, id)))
+    }
+
+    fn create_account(&self, new: NewAccount) -> StoreFuture<'_, Account> {
+        Box::pin(self.write(move |conn, clock| accounts::create(conn, clock, new)))
+    }
+
+    fn list_accounts(&self) -> StoreFuture<'_, Vec<Account>> {
+        Box::pin(self.read(accounts::list))
+    }
+
+    fn get_account<'a>(&'a self, name: &'a str) -> StoreFuture<'a, Account> {
+        let name = name.to_owned();
+        Box::pin(self.read(move |conn| accounts::get(conn, &name)))
+    }
+
+    fn delete_account<'a>(&'a self, name: &'a str) -> StoreFuture<'a, ()> {
+        let name = name.to_owned();
+        Box::pin(self.write(move |conn, _| accounts::delete(conn, &name)))
+    }
+
+    fn set_admin<'a>(&'a self, name: &'a str, admin: bool) -> StoreFuture<'a, ()> {
+        let name = name.to_owned();
+        Box::pin(self.write(move |conn, _| accounts::set_admin(conn, &name, admin)))
+    }
+
+    fn set_password_hash<'a>(&'a self, name: &'a str, hash: Option<String>) -> StoreFuture<'a, ()> {
+        let name = name.to_owned();
+        Box::pin(self.write(move |conn, _| accounts::set_password_hash(conn, &name, hash)))
+    }
+
+    fn password_hash<'a>(&'a self, name: &'a str) -> StoreFuture<'a, Option<String>> {
+        let name = name.to_owned();
+        Box::pin(self.read(move |conn| accounts::password_hash(conn, &name)))
+    }
+
+    fn add_token<'a>(&'a self, account: &'a str, token: NewToken) -> StoreFuture<'a, TokenInfo> {
+        let account = account.to_owned();
+        Box::pin(self.write(move |conn, clock| accounts::add_token(conn, clock, &account, token)))
+    }
+
+    fn list_tokens<'a>(&'a self, account: &'a str) -> StoreFuture<'a, Vec<TokenInfo>> {
+        let account = account.to_owned();
+        Box::pin(self.read(move |conn| accounts::list_tokens(conn, &account)))
+    }
+
+    fn revoke_token<'a>(&'a self, account: &'a str, name: &'a str) -> StoreFuture<'a, ()> {
+        let (account, name) = (account.to_owned(), name.to_owned());
+        Box::pin(self.write(move |conn, _| accounts::revoke_token(conn, &account, &name)))
+    }
+
+    fn account_by_token<'a>(&'a self, hash: &'a TokenHash) -> StoreFuture<'a, Account> {
+        let hash = *hash;
+        Box::pin(self.read(move |conn| accounts::account_by_token(conn, &hash)))
+    }
+
+    fn set_rights<'a>(
+        &'a self,
+        account: &'a str,
+        collection: Uuid,
+        rights: Rights,
+    ) -> StoreFuture<'a, ()> {
+        let account = account.to_owned();
+        Box::pin(
+            self.write(move |conn, _| accounts::set_rights(conn, &account, collection, rights)),
+        )
+    }
+
+    fn revoke_rights<'a>(&'a self, account: &'a str, collection: Uuid) -> StoreFuture<'a, ()> {
+        let account = account.to_owned();
+        Box::pin(self.write(move |conn, _| accounts::revoke_rights(conn, &account, collection)))
+    }
+
+    fn rights<'a>(&'a self, account: &'a str, collection: Uuid) -> StoreFuture<'a, Rights> {
+        let account = account.to_owned();
+        Box::pin(self.read(move |conn| accounts::rights(conn, &account, collection)))
+    }
+
+    fn grants_of_account<'a>(&'a self, account: &'a str) -> StoreFuture<'a, Vec<Grant>> {
+        let account = account.to_owned();
+        Box::pin(self.read(move |conn| accounts::grants_of_account(conn, &account)))
+    }
+
+    fn grants_on_collection(&self, collection: Uuid) -> StoreFuture<'_, Vec<Grant>> {
+        Box::pin(self.read(move |conn| accounts::grants_on_collection(conn, collection)))
+    }
+}

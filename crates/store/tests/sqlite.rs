@@ -1,0 +1,157 @@
+//! Runs the store test suite against SQLite, each behaviour in a fresh temporary folder,
+//! plus what only SQLite has: reopening the file, migrations, the schema version guard.
+
+use std::sync::Arc;
+
+use store::testsuite::{self, ALL};
+use store::{ManualClock, SqliteStore, Store, StoreError};
+
+fn open(dir: &std::path::Path, clock: &ManualClock) -> Arc<dyn Store> {
+    Arc::new(SqliteStore::open(dir, Arc::new(clock.clone())).unwrap())
+}
+
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let dir = tempfile::tempdir().unwrap();
+                let clock = testsuite::clock();
+                let store = open(dir.path(), &clock);
+                testsuite::$name(store.as_ref(), &clock).await;
+            }
+        )*
+
+        #[test]
+        fn every_behaviour_runs() {
+            let here = [$(stringify!($name)),*];
+            assert_eq!(here.as_slice(), ALL);
+        }
+    };
+}
+
+suite!(
+    collections,
+    add_and_read_back,
+    idempotent_readd,
+    versions_first_last_all_specific,
+    added_after_is_exact,
+    date_added_strictly_increasing_with_frozen_clock,
+    paging_across_many_pages,
+    paging_while_adding,
+    cursor_and_query_garbage,
+    spec_version_filter,
+    id_and_type_filters,
+    deletes_update_first_and_last,
+    objects_without_version,
+    unknown_collection,
+    provenance_is_kept,
+    statuses,
+    accounts,
+    tokens,
+    rights,
+    counts,
+    concurrent_writers,
+    first_and_last_match_a_model,
+    integrity_check,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn everything_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = testsuite::clock();
+    {
+        let store = open(dir.path(), &clock);
+        testsuite::persisted_write(store.as_ref(), &clock).await;
+    }
+    let store = testsuite::as_shared(open(dir.path(), &clock));
+    testsuite::persisted_check(store.as_ref(), &clock).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_database_is_migrated_to_the_current_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = testsuite::clock();
+    let store = SqliteStore::open(dir.path(), Arc::new(clock.clone())).unwrap();
+    assert_eq!(store.path(), dir.path().join("passerelle.db"));
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    assert_eq!(
+        store::sqlite::schema_version(&conn).unwrap(),
+        store::sqlite::SCHEMA_VERSION
+    );
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    assert!(store.integrity_check().await.unwrap().is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_database_is_opened_without_reapplying_migrations() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = testsuite::clock();
+    {
+        let store = open(dir.path(), &clock);
+        testsuite::persisted_write(store.as_ref(), &clock).await;
+    }
+    // Opening twice more: a migration applied again would fail on CREATE TABLE.
+    drop(open(dir.path(), &clock));
+    let store = open(dir.path(), &clock);
+    testsuite::persisted_check(store.as_ref(), &clock).await;
+}
+
+#[test]
+fn a_database_from_a_newer_program_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("passerelle.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", store::sqlite::SCHEMA_VERSION + 1)
+            .unwrap();
+    }
+    let err = SqliteStore::open(dir.path(), Arc::new(testsuite::clock())).unwrap_err();
+    assert!(
+        matches!(err, StoreError::SchemaTooNew { found, supported }
+            if found == supported + 1),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_missing_folder_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = SqliteStore::open(
+        &dir.path().join("no/such/folder"),
+        Arc::new(testsuite::clock()),
+    )
+    .unwrap_err();
+    assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_handles_on_one_file_see_each_others_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = testsuite::clock();
+    let a = open(dir.path(), &clock);
+    let b = open(dir.path(), &clock);
+    let c = testsuite::new_collection(a.as_ref(), 1).await;
+    let first = a
+        .add_objects(
+            c,
+            &store::Provenance::Import { source: "-".into() },
+            vec![testsuite::indicator(1, "2021-01-01T00:00:00.000Z")],
+        )
+        .await
+        .unwrap();
+    // The second handle (another process, in effect) continues the sequence.
+    let second = b
+        .add_objects(
+            c,
+            &store::Provenance::Import { source: "-".into() },
+            vec![testsuite::indicator(2, "2021-01-01T00:00:00.000Z")],
+        )
+        .await
+        .unwrap();
+    assert!(second[0].date_added() > first[0].date_added());
+    assert_eq!(a.counts().await.unwrap()[0].versions, 2);
+}
