@@ -197,8 +197,9 @@ impl<'a> Parser<'a> {
             pos: 0,
             limits,
             values: 0,
-            entries: Vec::new(),
-            items: Vec::new(),
+            // Enough for a typical STIX object's nesting without regrowing.
+            entries: Vec::with_capacity(32),
+            items: Vec::with_capacity(16),
         }
     }
 
