@@ -1,0 +1,439 @@
+//! The objects endpoints: Get Objects and Add Objects (`.../objects/`, §5.4,
+//! §5.5), Get an Object and Delete an Object (`.../objects/{object-id}/`, §5.6,
+//! §5.7).
+//!
+//! Add Objects reads the envelope with `stix::bundle::ObjectReader`, validates
+//! each object on its own, stores the valid ones in one batch and answers 202
+//! with a complete status that lists every object. Reading serves the stored
+//! bytes spliced into the envelope.
+
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::Response;
+use bytes::Bytes;
+use stix::Severity;
+use stix::bundle::{ObjectReader, ReadError, ReaderLimits, Shape};
+use store::{DeleteFilter, NewObject, Provenance, StatusDetail};
+
+use crate::auth::{self, Need};
+use crate::error::TaxiiError;
+use crate::filters::{self, Endpoint};
+use crate::media::{self, Accepts};
+use crate::pages;
+use crate::resources::write_envelope;
+use crate::state::AppState;
+use crate::status;
+
+/// `GET {api-root}/collections/{id}/objects/`.
+pub async fn list(
+    State(state): State<AppState>,
+    Path(collection): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, TaxiiError> {
+    media::check_accept_headers(&headers, Accepts::TaxiiOrStix)?;
+    let who = auth::authenticate(&state, &headers).await?;
+    let filters = filters::parse(uri.query(), Endpoint::Objects)?;
+    let (collection, _) = auth::collection_for(&state, &who, &collection, Need::Read).await?;
+    let query = pages::object_query(&state, &filters)?;
+    let page = state.store.objects(collection.id, &query).await?;
+    let next = page.next.map(|c| c.encode());
+    let body = write_envelope(
+        page.more,
+        next.as_deref(),
+        page.records.iter().map(|r| r.bytes.as_slice()),
+    );
+    Ok(pages::page_response(
+        body,
+        page.first_added,
+        page.last_added,
+    ))
+}
+
+/// `GET {api-root}/collections/{id}/objects/{object-id}/`.
+pub async fn get(
+    State(state): State<AppState>,
+    Path((collection, object_id)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, TaxiiError> {
+    media::check_accept_headers(&headers, Accepts::TaxiiOrStix)?;
+    let who = auth::authenticate(&state, &headers).await?;
+    let filters = filters::parse(uri.query(), Endpoint::Object)?;
+    filters::check_object_id("object id", &object_id)?;
+    let (collection, _) = auth::collection_for(&state, &who, &collection, Need::Read).await?;
+    let mut query = pages::object_query(&state, &filters)?;
+    query.ids = vec![object_id.clone()];
+    let page = state.store.objects(collection.id, &query).await?;
+    // §5.7: once deleted, fetching an object (or the version asked for) is a 404.
+    if page.records.is_empty() {
+        return Err(TaxiiError::NotFound(format!(
+            "no object {} matching the request in this collection",
+            filters::quoted(&object_id)
+        )));
+    }
+    let next = page.next.map(|c| c.encode());
+    let body = write_envelope(
+        page.more,
+        next.as_deref(),
+        page.records.iter().map(|r| r.bytes.as_slice()),
+    );
+    Ok(pages::page_response(
+        body,
+        page.first_added,
+        page.last_added,
+    ))
+}
+
+/// `DELETE {api-root}/collections/{id}/objects/{object-id}/`: removes the
+/// versions `match[version]` selects (the latest by default, §3.4.1).
+pub async fn delete(
+    State(state): State<AppState>,
+    Path((collection, object_id)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, TaxiiError> {
+    media::check_accept_headers(&headers, Accepts::Taxii)?;
+    let who = auth::authenticate(&state, &headers).await?;
+    let filters = filters::parse(uri.query(), Endpoint::DeleteObject)?;
+    filters::check_object_id("object id", &object_id)?;
+    let (collection, _) = auth::collection_for(&state, &who, &collection, Need::ReadWrite).await?;
+    let filter = DeleteFilter {
+        versions: pages::version_matches(&filters.versions),
+        spec_versions: filters.spec_versions.clone(),
+    };
+    let deleted = state
+        .store
+        .delete_object(collection.id, &object_id, &filter)
+        .await?;
+    if deleted == 0 {
+        return Err(TaxiiError::NotFound(format!(
+            "no object {} matching the request in this collection",
+            filters::quoted(&object_id)
+        )));
+    }
+    tracing::info!(collection = %collection.id, object = %object_id, deleted, account = %who.name(), "deleted object versions");
+    Ok(pages::taxii_body(StatusCode::OK, Vec::new()))
+}
+
+/// `POST {api-root}/collections/{id}/objects/`.
+pub async fn add(
+    State(state): State<AppState>,
+    Path(collection): Path<String>,
+    request: Request,
+) -> Result<Response, TaxiiError> {
+    let request_time = state.clock.now();
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    media::check_accept_headers(headers, Accepts::Taxii)?;
+    let who = auth::authenticate(&state, headers).await?;
+    filters::parse(parts.uri.query(), Endpoint::Plain)?;
+    let (collection, _) = auth::collection_for(&state, &who, &collection, Need::Write).await?;
+    media::check_content_type(headers.get(header::CONTENT_TYPE).map(|v| v.as_bytes()))?;
+    let limit = state.settings.max_content_length;
+    let body = read_body(headers, body, limit).await?;
+
+    let items = tokio::task::spawn_blocking(move || read_envelope(&body, limit))
+        .await
+        .map_err(|e| TaxiiError::Internal(format!("envelope reading failed: {e}")))??;
+
+    let total = items.len();
+    // Valid objects go to the store in one batch; the order of the envelope is
+    // kept in `slots` so the status lists objects as they were sent.
+    let mut valid = Vec::new();
+    let mut slots = Vec::with_capacity(total);
+    for item in items {
+        match item {
+            Item::Valid(object) => {
+                slots.push(Ok(object.id.clone()));
+                valid.push(*object);
+            }
+            Item::Invalid(detail) => slots.push(Err(detail)),
+        }
+    }
+    let n_valid = valid.len();
+    let provenance = Provenance::Account {
+        name: who.name().to_owned(),
+    };
+    let outcomes = if valid.is_empty() {
+        Vec::new()
+    } else {
+        state
+            .store
+            .add_objects(collection.id, &provenance, valid)
+            .await?
+    };
+    if outcomes.len() != n_valid {
+        return Err(TaxiiError::Internal(format!(
+            "the store reported {} outcomes for {n_valid} objects",
+            outcomes.len()
+        )));
+    }
+    let mut outcomes = outcomes.into_iter();
+    let mut successes = Vec::new();
+    let mut failures = Vec::new();
+    for slot in slots {
+        match slot {
+            Ok(id) => {
+                if let Some(outcome) = outcomes.next() {
+                    successes.push(StatusDetail {
+                        id,
+                        version: outcome.version().as_str().to_owned(),
+                        message: None,
+                    });
+                }
+            }
+            Err(detail) => failures.push(detail),
+        }
+    }
+    let record = store::Status {
+        id: uuid::Uuid::new_v4(),
+        account: who.name().to_owned(),
+        request_timestamp: request_time,
+        total_count: total as u64,
+        successes,
+        failures,
+        pendings: Vec::new(),
+    };
+    state.store.create_status(&record).await?;
+    tracing::info!(
+        collection = %collection.id,
+        account = %who.name(),
+        status = %record.id,
+        total,
+        succeeded = record.successes.len(),
+        failed = record.failures.len(),
+        "objects posted"
+    );
+    Ok(pages::taxii_json(
+        StatusCode::ACCEPTED,
+        &status::to_resource(&record),
+    ))
+}
+
+/// Reads a request body, refusing with 413 one longer than `limit` bytes,
+/// whether its length is announced or not.
+async fn read_body(headers: &HeaderMap, body: Body, limit: u64) -> Result<Bytes, TaxiiError> {
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit) {
+        return Err(TaxiiError::PayloadTooLarge { limit });
+    }
+    let max = usize::try_from(limit).unwrap_or(usize::MAX);
+    axum::body::to_bytes(body, max).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            || e.to_string().contains("length limit");
+        if too_large {
+            TaxiiError::PayloadTooLarge { limit }
+        } else {
+            TaxiiError::BadRequest(format!("cannot read the request body: {e}"))
+        }
+    })
+}
+
+/// One object of a posted envelope, after reading and validation.
+#[derive(Debug)]
+enum Item {
+    Valid(Box<NewObject>),
+    Invalid(StatusDetail),
+}
+
+fn failure(id: String, version: String, message: String) -> Item {
+    Item::Invalid(StatusDetail {
+        id,
+        version,
+        message: Some(message),
+    })
+}
+
+/// Reads every object of an envelope and validates each. A broken envelope
+/// (not JSON, not an object with an `objects` list, truncated) is a 422 and
+/// nothing of it is stored; a bad object is only that object's failure.
+fn read_envelope(body: &[u8], max_object_bytes: u64) -> Result<Vec<Item>, TaxiiError> {
+    let limits = ReaderLimits {
+        max_object_bytes: usize::try_from(max_object_bytes).unwrap_or(usize::MAX),
+    };
+    let mut reader = ObjectReader::with_limits(body, limits);
+    let mut items = Vec::new();
+    loop {
+        match reader.next_object() {
+            Ok(Some(raw)) => {
+                // `raw` borrows the reader; take what is needed first.
+                let (bytes, index) = (raw.bytes.to_vec(), raw.index);
+                if reader.shape() == Some(Shape::Single) && is_empty_envelope(&bytes) {
+                    // `{}` or `{"more": false}`: an envelope without objects (§3.7).
+                    return Ok(Vec::new());
+                }
+                if reader_shape_is_not_envelope(reader.shape()) {
+                    return Err(not_an_envelope());
+                }
+                items.push(check_object(bytes, index));
+            }
+            Ok(None) => break,
+            Err(ReadError::TooLarge { index, limit, .. }) => items.push(failure(
+                format!("objects[{index}]"),
+                String::new(),
+                format!("the object is larger than {limit} bytes"),
+            )),
+            Err(e) => {
+                return Err(TaxiiError::Unprocessable(format!(
+                    "the request body is not a readable TAXII envelope: {e}"
+                )));
+            }
+        }
+    }
+    if reader_shape_is_not_envelope(reader.shape()) {
+        return Err(not_an_envelope());
+    }
+    Ok(items)
+}
+
+/// A top-level object with only envelope properties and no `objects` list.
+fn is_empty_envelope(bytes: &[u8]) -> bool {
+    stix::json::parse(bytes).is_ok_and(|value| {
+        value.as_object().is_some_and(|map| {
+            map.get("type").is_none() && map.get("id").is_none() && map.get("objects").is_none()
+        })
+    })
+}
+
+fn reader_shape_is_not_envelope(shape: Option<Shape>) -> bool {
+    !matches!(shape, Some(Shape::Container))
+}
+
+fn not_an_envelope() -> TaxiiError {
+    TaxiiError::Unprocessable(
+        "the request body must be a TAXII envelope: a JSON object with an \"objects\" list (§3.7)"
+            .into(),
+    )
+}
+
+/// Parses and validates one object; the first error is its failure message.
+fn check_object(bytes: Vec<u8>, index: usize) -> Item {
+    let fallback_id = format!("objects[{index}]");
+    let value = match stix::json::parse(&bytes) {
+        Ok(value) => value,
+        Err(e) => {
+            return failure(
+                fallback_id,
+                String::new(),
+                format!(
+                    "not valid JSON at byte {} of the object: {}",
+                    e.offset, e.kind
+                ),
+            );
+        }
+    };
+    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    let id = text("id").unwrap_or_else(|| fallback_id.clone());
+    let version = text("modified")
+        .or_else(|| text("created"))
+        .unwrap_or_default();
+    let Some(map) = value.as_object() else {
+        return failure(id, version, "the object is not a JSON object".into());
+    };
+    if let Some(error) = stix::validate_object(&value)
+        .into_iter()
+        .find(|d| d.severity == Severity::Error)
+    {
+        return failure(id, version, error.to_string());
+    }
+    match NewObject::from_object(bytes.to_vec(), map) {
+        Ok(object) => Item::Valid(Box::new(object)),
+        Err(e) => failure(id, version, e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{"type":"indicator","spec_version":"2.1","id":"indicator--c410e480-e42b-47d1-9476-85307c12bcbf","created":"2018-05-27T12:02:41.312Z","modified":"2018-05-27T12:02:41.312Z","pattern":"[ipv4-addr:value = '1.2.3.4']","pattern_type":"stix","valid_from":"2018-05-27T12:02:41.312Z"}"#;
+
+    fn read(body: &str) -> Result<Vec<Item>, TaxiiError> {
+        read_envelope(body.as_bytes(), 1 << 20)
+    }
+
+    #[test]
+    fn good_and_bad_objects_side_by_side() {
+        let bad = GOOD.replace(
+            "\"modified\":\"2018-05-27T12:02:41.312Z\"",
+            "\"modified\":\"yesterday\"",
+        );
+        let items = read(&format!(
+            r#"{{"objects":[{GOOD},{bad},[1],{{"a":1,"a":2}}]}}"#
+        ))
+        .unwrap();
+        assert_eq!(items.len(), 4);
+        assert!(matches!(&items[0], Item::Valid(o) if o.id.starts_with("indicator--")));
+        let Item::Invalid(detail) = &items[1] else {
+            panic!()
+        };
+        assert_eq!(detail.id, "indicator--c410e480-e42b-47d1-9476-85307c12bcbf");
+        let message = detail.message.as_deref().unwrap();
+        assert!(message.contains("modified"), "{message}");
+        let Item::Invalid(detail) = &items[2] else {
+            panic!()
+        };
+        assert_eq!(detail.id, "objects[2]");
+        let Item::Invalid(detail) = &items[3] else {
+            panic!()
+        };
+        assert!(detail.message.as_deref().unwrap().contains("duplicate key"));
+    }
+
+    #[test]
+    fn broken_envelopes_are_422() {
+        for body in [
+            "",
+            "not json",
+            "[]",
+            &format!("[{GOOD}]"),
+            GOOD,
+            &format!(r#"{{"objects":[{GOOD}"#),
+            r#"{"objects":[{"a":1}] garbage"#,
+        ] {
+            let e = read(body).unwrap_err();
+            assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        }
+    }
+
+    #[test]
+    fn empty_envelopes_hold_nothing() {
+        assert!(read("{}").unwrap().is_empty());
+        assert!(read(r#"{"objects":[]}"#).unwrap().is_empty());
+        assert!(read(r#"{"more":false,"objects":[]}"#).unwrap().is_empty());
+    }
+
+    #[test]
+    fn deep_nesting_fails_one_object() {
+        let deep = format!(
+            r#"{{"type":"x-deep","id":"x-deep--c410e480-e42b-47d1-9476-85307c12bcbf","x":{}{}}}"#,
+            "[".repeat(500),
+            "]".repeat(500)
+        );
+        let items = read(&format!(r#"{{"objects":[{deep},{GOOD}]}}"#)).unwrap();
+        assert!(
+            matches!(&items[0], Item::Invalid(d) if d.message.as_deref().unwrap().contains("deeper"))
+        );
+        assert!(matches!(&items[1], Item::Valid(_)));
+    }
+
+    #[test]
+    fn invalid_utf8_fails_one_object() {
+        let mut body = br#"{"objects":[{"type":"x","name":""#.to_vec();
+        body.extend_from_slice(b"\xff\xfe");
+        body.extend_from_slice(br#""},"#);
+        body.extend_from_slice(GOOD.as_bytes());
+        body.extend_from_slice(b"]}");
+        let items = read_envelope(&body, 1 << 20).unwrap();
+        assert!(
+            matches!(&items[0], Item::Invalid(d) if d.message.as_deref().unwrap().contains("UTF-8"))
+        );
+        assert!(matches!(&items[1], Item::Valid(_)));
+    }
+}
