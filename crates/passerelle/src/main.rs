@@ -1,8 +1,15 @@
 //! The `passerelle` command line: a STIX 2.1 / TAXII 2.1 node for partner
 //! security services. Commands live in [`cli`]; this file only dispatches.
 
+mod bootstrap;
 mod cli;
+mod config;
 mod input;
+mod logging;
+mod node;
+mod server;
+mod shutdown;
+mod tls;
 
 use std::process::ExitCode;
 

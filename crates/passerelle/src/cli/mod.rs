@@ -1,6 +1,14 @@
 //! Command-line arguments and dispatch to one module per command.
 
+mod account;
+mod collection;
+mod config;
+mod export;
+mod import;
+mod init;
 pub mod output;
+mod serve;
+mod token;
 mod validate;
 
 use std::process::ExitCode;
@@ -9,8 +17,13 @@ use clap::{Parser, Subcommand};
 
 const EXAMPLES: &str = "\
 Examples:
-  passerelle validate feed.json            check a STIX 2.1 bundle, one line per problem
-  passerelle validate --help               options and output format of a command";
+  passerelle serve --data ./passerelle-data                 start a node (created on first run; prints its URL and token)
+  passerelle import attack.json --collection default        add a bundle's objects to a collection
+  passerelle export --collection default --out all.json     write a collection as one bundle
+  passerelle account add siem && passerelle account grant siem default --read && passerelle token create siem
+  passerelle validate feed.json                             check a STIX 2.1 bundle, one line per problem
+  passerelle config default                                 print a commented config file with every setting
+  passerelle serve --help                                   options and examples of a command";
 
 /// Passerelle: a STIX 2.1 / TAXII 2.1 node that partner security services run
 /// themselves to exchange threat intelligence under enforced sharing agreements.
@@ -23,12 +36,28 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Init(init::Args),
+    Serve(serve::Args),
+    Account(account::Args),
+    Token(token::Args),
+    Collection(collection::Args),
+    Import(import::Args),
+    Export(export::Args),
     Validate(validate::Args),
+    Config(config::Args),
 }
 
 /// Runs the chosen command and returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Init(args) => init::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Account(args) => account::run(args),
+        Command::Token(args) => token::run(args),
+        Command::Collection(args) => collection::run(args),
+        Command::Import(args) => import::run(args),
+        Command::Export(args) => export::run(args),
         Command::Validate(args) => validate::run(args),
+        Command::Config(args) => config::run(args),
     }
 }

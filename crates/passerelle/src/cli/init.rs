@@ -1,0 +1,106 @@
+//! `passerelle init`: creates a node (data folder, config file, database,
+//! default collection, admin account) and prints its first API token once.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::output;
+use crate::bootstrap;
+use crate::config;
+use crate::node::{self, NodeArgs};
+
+const EXAMPLES: &str = "\
+Examples:
+  passerelle init --data /var/lib/passerelle
+  passerelle init --data ./node --name \"CERT-Example\"
+  passerelle init --config /etc/passerelle.toml     the config file exists; create the rest
+
+Creates the data folder with passerelle.toml and passerelle.db in it, a collection
+\"default\", and an account \"admin\" whose first API token is printed once.
+A node that is already initialised is left untouched: the command fails and says so.";
+
+/// Create a node: data folder, config file, database, admin account and token.
+#[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
+pub struct Args {
+    #[command(flatten)]
+    node: NodeArgs,
+    /// The node's name, shown to TAXII clients (written to the new config file).
+    #[arg(long)]
+    name: Option<String>,
+}
+
+/// Runs `passerelle init`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut node = args.node.load()?;
+    if let Some(name) = &args.name {
+        node.config.node.name.clone_from(name);
+        node.config.validate()?;
+    }
+    let data = node.config.node.data.clone();
+    let database = node.config.sqlite_path();
+    let planned_file = data.join(config::FILE_NAME);
+    let writes_config = args.node.config.is_none();
+    for existing in [Some(&database), writes_config.then_some(&planned_file)]
+        .into_iter()
+        .flatten()
+    {
+        if existing.exists() {
+            anyhow::bail!(
+                "already initialised: {} exists; start the node with `passerelle serve {}`, \
+                 or remove {} to start over",
+                existing.display(),
+                serve_args(&args.node, &data),
+                data.display()
+            );
+        }
+    }
+    let config_file: Option<PathBuf> = if writes_config {
+        Some(bootstrap::write_config_file(&data, &node.config.node.name)?)
+    } else {
+        std::fs::create_dir_all(&data)?;
+        node.config_file.clone()
+    };
+    if let Some(parent) = database.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let created = node::runtime()?.block_on(async {
+        let store = node::open_store(&database).await?;
+        bootstrap::bootstrap(store.as_ref()).await
+    })?;
+    let mut out = io::stdout().lock();
+    for line in bootstrap::describe(&created, &node.config, config_file.as_deref()) {
+        output::line(&mut out, &line)?;
+    }
+    let scheme = if node.config.server.tls_files().is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let base_url = format!("{scheme}://{}", node.config.server.listen);
+    output::line(&mut out, "")?;
+    output::line(
+        &mut out,
+        &format!(
+            "Start it:  passerelle serve {}",
+            serve_args(&args.node, &data)
+        ),
+    )?;
+    output::line(
+        &mut out,
+        &format!(
+            "Then try:  {}",
+            bootstrap::example_curl(&base_url, &created.token)
+        ),
+    )?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn serve_args(args: &NodeArgs, data: &std::path::Path) -> String {
+    match &args.config {
+        Some(file) => format!("--config {}", file.display()),
+        None => format!("--data {}", data.display()),
+    }
+}

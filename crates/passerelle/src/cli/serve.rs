@@ -1,0 +1,105 @@
+//! `passerelle serve`: runs the node's TAXII 2.1 server until SIGTERM or
+//! Ctrl-C. On first run (no database yet) it initialises the node as `init`
+//! does and prints the admin token once.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use store::SystemClock;
+
+use super::output;
+use crate::bootstrap;
+use crate::config::Config;
+use crate::node::{self, NodeArgs};
+use crate::{logging, server, shutdown};
+
+const EXAMPLES: &str = "\
+Examples:
+  passerelle serve --data ./passerelle-data          creates the node on first run, prints its URL and token
+  passerelle serve --config /etc/passerelle.toml
+  PASSERELLE__SERVER__LISTEN=127.0.0.1:9000 passerelle serve
+
+The URL is printed on stdout once the node accepts connections; logs go to stderr.
+SIGTERM or Ctrl-C stops it gracefully: no new connections, requests in flight finish, exit code 0.";
+
+/// Run the node's TAXII 2.1 server.
+#[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
+pub struct Args {
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
+/// Runs `passerelle serve`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let node = args.node.load()?;
+    logging::init(&node.config.log);
+    let mut config_file = node.config_file.clone();
+    let database = node.config.sqlite_path();
+    if config_file.is_none() && args.node.config.is_none() && !database.exists() {
+        config_file = Some(bootstrap::write_config_file(
+            &node.config.node.data,
+            &node.config.node.name,
+        )?);
+    }
+    if let Some(parent) = database.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create the folder {}", parent.display()))?;
+    }
+    let config = node.config;
+    node::runtime()?.block_on(async move {
+        let store = node::open_store(&database).await?;
+        let created = if bootstrap::needs_bootstrap(store.as_ref()).await? {
+            Some(bootstrap::bootstrap(store.as_ref()).await?)
+        } else {
+            None
+        };
+        let bound = server::Bound::bind(&config.server).await?;
+        let base_url = bound.base_url();
+        {
+            let mut out = io::stdout().lock();
+            if let Some(created) = &created {
+                for line in bootstrap::describe(created, &config, config_file.as_deref()) {
+                    output::line(&mut out, &line)?;
+                }
+            }
+            if let Some(created) = &created {
+                output::line(
+                    &mut out,
+                    &format!(
+                        "Try:  {}",
+                        bootstrap::example_curl(&base_url, &created.token)
+                    ),
+                )?;
+            }
+            // Last, and only once listening: scripts and tests wait for this line.
+            output::line(
+                &mut out,
+                &format!("Passerelle is serving TAXII 2.1 at {base_url}/taxii2/"),
+            )?;
+            out.flush()?;
+        }
+        tracing::info!(url = %base_url, api_root = %config.server.api_root, "serving");
+        let state = taxii::AppState::new(store, Arc::new(SystemClock), settings(&config));
+        bound
+            .serve(taxii::router(state), shutdown::signal())
+            .await?;
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// The TAXII server's settings from the node's configuration.
+fn settings(config: &Config) -> taxii::Settings {
+    taxii::Settings {
+        title: config.node.name.clone(),
+        api_root: config.server.api_root.clone(),
+        api_root_title: config.node.name.clone(),
+        max_content_length: config.server.max_content_length,
+        page_size_default: config.server.page_size_default,
+        page_size_max: config.server.page_size_max,
+        ..taxii::Settings::default()
+    }
+}

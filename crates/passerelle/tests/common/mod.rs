@@ -1,0 +1,319 @@
+//! Helpers for tests that run the real `passerelle` binary: commands with
+//! their output, a `serve` process waited on until it prints its URL, and a
+//! minimal HTTP/1.1 client (plain or TLS) so requests cross a real socket.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+pub const TAXII: &str = "application/taxii+json;version=2.1";
+
+/// A `passerelle` command with a clean environment for its settings.
+pub fn command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_passerelle"));
+    command.args(args);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("PASSERELLE__") || name == "RUST_LOG" {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+/// Runs `passerelle` to completion, with `stdin` as its input.
+pub fn run(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output {
+    let mut child = command(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start passerelle");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin).expect("write stdin");
+    drop(input);
+    child.wait_with_output().expect("wait for passerelle")
+}
+
+/// Runs `passerelle` and asserts it succeeded; returns its stdout.
+pub fn ok(args: &[&str]) -> String {
+    let output = run(args, &[], b"");
+    assert!(
+        output.status.success(),
+        "passerelle {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(&output.stdout)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 stdout")
+}
+
+/// The API token in the output of `init` or a first `serve`.
+pub fn token_in(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("API token"))
+        .map(|rest| rest.trim().to_owned())
+        .unwrap_or_else(|| panic!("no API token in:\n{stdout}"))
+}
+
+/// A running `passerelle serve`.
+pub struct Server {
+    child: Child,
+    /// The base URL it printed, such as `http://127.0.0.1:41234`.
+    pub base_url: String,
+    /// The address to connect to.
+    pub addr: String,
+    /// What it printed on stdout up to and including the URL line.
+    pub stdout: String,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    stderr_reader: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Starts `passerelle serve ARGS` with `env` and waits until it prints its URL.
+    /// Panics with its stderr if it exits first.
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut full = vec!["serve"];
+        full.extend_from_slice(args);
+        let mut child = command(&full)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start passerelle serve");
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let mut pipe = child.stderr.take().expect("stderr");
+        let sink = Arc::clone(&stderr);
+        // Drained continuously so that logging never blocks on a full pipe.
+        let stderr_reader = std::thread::spawn(move || {
+            let mut chunk = [0u8; 8192];
+            while let Ok(n) = pipe.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        });
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut stdout = String::new();
+        let base_url = loop {
+            let mut line = String::new();
+            let n = lines.read_line(&mut line).expect("read serve stdout");
+            if n == 0 {
+                let status = child.wait().expect("wait");
+                let _ = stderr_reader.join();
+                panic!(
+                    "serve exited ({status}) before printing its URL\nstdout:\n{stdout}\nstderr:\n{}",
+                    String::from_utf8_lossy(&stderr.lock().unwrap())
+                );
+            }
+            stdout.push_str(&line);
+            if let Some(url) = line
+                .trim()
+                .strip_prefix("Passerelle is serving TAXII 2.1 at ")
+            {
+                break url.trim_end_matches("/taxii2/").to_owned();
+            }
+        };
+        // The rest of stdout is not needed; keep the pipe open by holding the reader.
+        std::thread::spawn(move || {
+            let mut rest = Vec::new();
+            let _ = lines.read_to_end(&mut rest);
+        });
+        let addr = base_url
+            .split_once("://")
+            .map(|(_, addr)| addr.to_owned())
+            .expect("URL with scheme");
+        Server {
+            child,
+            base_url,
+            addr,
+            stdout,
+            stderr,
+            stderr_reader: Some(stderr_reader),
+        }
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; returns its status and all of stderr.
+    pub fn terminate(self) -> (ExitStatus, String) {
+        self.stop_with("-TERM")
+    }
+
+    /// Sends SIGINT (what Ctrl-C sends) and waits for the process to exit.
+    pub fn interrupt(self) -> (ExitStatus, String) {
+        self.stop_with("-INT")
+    }
+
+    fn stop_with(mut self, signal: &str) -> (ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("run kill");
+        assert!(sent.success());
+        let status = self.child.wait().expect("wait for serve");
+        if let Some(reader) = self.stderr_reader.take() {
+            reader.join().expect("stderr reader");
+        }
+        let stderr = String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned();
+        (status, stderr)
+    }
+
+    /// A GET with optional credentials (the value of `Authorization`).
+    pub fn get(&self, path: &str, authorization: Option<&str>) -> Response {
+        let mut headers = vec![("Accept", TAXII.to_owned())];
+        if let Some(value) = authorization {
+            headers.push(("Authorization", value.to_owned()));
+        }
+        let stream = TcpStream::connect(&self.addr).expect("connect");
+        request(stream, "GET", path, &headers, b"")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // A test that failed before terminating must not leave a server behind.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP response.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+}
+
+/// Sends one HTTP/1.1 request with `Connection: close` and reads the whole response.
+pub fn request(
+    mut stream: impl Read + Write,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> Response {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).expect("send head");
+    stream.write_all(body).expect("send body");
+    stream.flush().expect("flush");
+    let mut raw = Vec::new();
+    // A TLS peer may close without close_notify after Connection: close; what was read counts.
+    let _ = stream.read_to_end(&mut raw);
+    parse_response(&raw)
+}
+
+fn parse_response(raw: &[u8]) -> Response {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP head in {:?}", String::from_utf8_lossy(raw)));
+    let head = std::str::from_utf8(&raw[..end]).expect("UTF-8 head");
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().expect("status line");
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let rest = &raw[end + 4..];
+    let chunked = headers.iter().any(|(n, v)| {
+        n.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_vec()
+    };
+    Response {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut rest: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size line");
+        let size_text = std::str::from_utf8(&rest[..line_end]).expect("chunk size");
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
+            .expect("hex chunk size");
+        rest = &rest[line_end + 2..];
+        if size == 0 {
+            return body;
+        }
+        body.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
+    }
+}
+
+/// `Basic` credentials for `user` and `password`.
+pub fn basic(user: &str, password: &str) -> String {
+    // Tiny base64 encoder, to keep tests free of one more dependency.
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let input = format!("{user}:{password}").into_bytes();
+    let mut out = String::new();
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    format!("Basic {out}")
+}
+
+/// Writes `text` to `dir/name` and returns the path as a string.
+pub fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write file");
+    path.to_str().expect("UTF-8 path").to_owned()
+}
