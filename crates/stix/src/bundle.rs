@@ -96,6 +96,16 @@ pub enum ReadError {
 }
 
 impl ReadError {
+    /// The list position of the object a recoverable error is about.
+    pub fn object_index(&self) -> Option<usize> {
+        match self {
+            ReadError::TooLarge { index, .. } | ReadError::InvalidUtf8 { index, .. } => {
+                Some(*index)
+            }
+            _ => None,
+        }
+    }
+
     /// Whether reading can go on after this error.
     pub fn is_recoverable(&self) -> bool {
         matches!(
