@@ -61,4 +61,31 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = validate_header(reader.header());
+
+    // The single-pass path must hand out the same kind of objects: the input's
+    // bytes at their offset, parsed in place, and it must end.
+    let mut reader = ObjectReader::with_limits(Trickle { data: doc, step }, limits);
+    let mut visits = 0usize;
+    let end = reader.for_each_parsed(stix::json::Limits::default(), |item| {
+        visits += 1;
+        assert!(visits <= doc.len() + 2, "for_each_parsed does not terminate");
+        if let Ok(parsed) = item {
+            let start = usize::try_from(parsed.raw.offset).unwrap_or(usize::MAX);
+            let end = start.checked_add(parsed.raw.bytes.len());
+            assert_eq!(
+                end.and_then(|end| doc.get(start..end)),
+                Some(parsed.raw.bytes),
+                "parsed object #{} is not the input's bytes at its offset",
+                parsed.raw.index
+            );
+            // In place or on its exact bytes, an object gets the same verdict.
+            let exact = stix::json::parse(parsed.raw.bytes);
+            match &parsed.value {
+                Ok(value) => assert_eq!(exact.as_ref().ok(), Some(value)),
+                Err(e) => assert!(exact.is_err(), "rejected in place ({e}) but its bytes parse"),
+            }
+        }
+        std::ops::ControlFlow::Continue(())
+    });
+    let _ = end.map_err(|e| e.to_string());
 });

@@ -163,7 +163,7 @@ fn hostile_objects_get_clear_errors_and_do_not_stop_the_others() {
         (
             "invalid UTF-8",
             b"{\"type\": \"identity\", \"name\": \"\xff\xfe\"}".to_vec(),
-            "invalid JSON: invalid UTF-8",
+            "objects[0]: -: error: object #0 is not valid UTF-8 (at byte 115) and was skipped [json]",
         ),
         (
             "duplicate keys",

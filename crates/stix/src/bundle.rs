@@ -8,6 +8,7 @@
 //! never stops the others.
 
 use std::io::{self, Read};
+use std::ops::ControlFlow;
 
 use crate::diagnostic::Diagnostic;
 use crate::json::{self, Map, Value};
@@ -72,6 +73,14 @@ pub enum ReadError {
         /// What was being read.
         context: &'static str,
     },
+    /// One object contains bytes that are not UTF-8; it was skipped and reading goes on.
+    #[error("object #{index} is not valid UTF-8 (at byte {offset}) and was skipped")]
+    InvalidUtf8 {
+        /// Its position in the list.
+        index: usize,
+        /// Byte offset of the first invalid byte.
+        offset: u64,
+    },
     /// One object is larger than the limit; it was skipped and reading goes on.
     #[error(
         "object #{index} at byte {offset} is larger than the limit of {limit} bytes and was skipped"
@@ -87,10 +96,40 @@ pub enum ReadError {
 }
 
 impl ReadError {
+    /// The list position of the object a recoverable error is about.
+    pub fn object_index(&self) -> Option<usize> {
+        match self {
+            ReadError::TooLarge { index, .. } | ReadError::InvalidUtf8 { index, .. } => {
+                Some(*index)
+            }
+            _ => None,
+        }
+    }
+
     /// Whether reading can go on after this error.
     pub fn is_recoverable(&self) -> bool {
-        matches!(self, ReadError::TooLarge { .. })
+        matches!(
+            self,
+            ReadError::TooLarge { .. } | ReadError::InvalidUtf8 { .. }
+        )
     }
+}
+
+/// One object parsed where it lay in the reader's buffer.
+#[derive(Debug)]
+pub struct ParsedObject<'r> {
+    /// Its exact bytes, position and offset.
+    pub raw: RawObject<'r>,
+    /// The parsed value, or why it is not acceptable JSON (offsets relative to `raw`).
+    pub value: Result<Value<'r>, json::ParseError>,
+}
+
+/// Where [`ObjectReader::advance`] stopped.
+enum Next {
+    /// An object's span in `text`, and its index.
+    Span(usize, usize, usize),
+    /// The first byte of list element `index` is at `pos`; its end is not known yet.
+    Element(usize),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,13 +153,21 @@ const CHUNK: usize = 256 << 10;
 /// Reads the objects of a STIX document one at a time.
 pub struct ObjectReader<R> {
     reader: R,
-    buf: Vec<u8>,
+    /// The input read so far and not yet consumed, as text: bytes are checked as
+    /// UTF-8 once, in bulk, when they arrive, so objects can be parsed where they
+    /// lie. An invalid sequence becomes U+FFFD here and is recorded in
+    /// `replacements`; an object containing one is reported, never accepted.
+    text: String,
+    /// The start of a UTF-8 sequence split across two reads.
+    pending: Vec<u8>,
+    /// (position in `text`, length of the invalid input it stands for) of each U+FFFD put in.
+    replacements: Vec<(usize, usize)>,
     /// What the underlying reader writes into before its bytes join `buf`. It is
-    /// zeroed once: zeroing a fresh CHUNK of `buf` for every `read` made a reader
+    /// zeroed once: zeroing a fresh CHUNK of the buffer for every `read` made a reader
     /// that returns a few bytes at a time (a pipe, a socket) cost CHUNK per call.
     scratch: Box<[u8]>,
     pos: usize,
-    /// Absolute input offset of `buf[0]`.
+    /// Input offset of `text[0]`.
     base: u64,
     eof: bool,
     state: State,
@@ -128,7 +175,7 @@ pub struct ObjectReader<R> {
     limits: ReaderLimits,
     header: Map<'static>,
     /// While reading top-level keys before any `objects` list, where the
-    /// top-level object starts in `buf`, so a single object can be handed out whole.
+    /// top-level object starts in `text`, so a single object can be handed out whole.
     single_start: Option<usize>,
     index: usize,
     failed: bool,
@@ -144,7 +191,9 @@ impl<R: Read> ObjectReader<R> {
     pub fn with_limits(reader: R, limits: ReaderLimits) -> Self {
         ObjectReader {
             reader,
-            buf: Vec::with_capacity(CHUNK),
+            text: String::with_capacity(CHUNK),
+            pending: Vec::new(),
+            replacements: Vec::new(),
             scratch: vec![0; CHUNK].into_boxed_slice(),
             pos: 0,
             base: 0,
@@ -172,7 +221,26 @@ impl<R: Read> ObjectReader<R> {
 
     /// Bytes consumed so far.
     pub fn position(&self) -> u64 {
-        self.base + self.pos as u64
+        self.offset_of(self.pos)
+    }
+
+    /// The input offset of a position in `text`, allowing for replaced invalid UTF-8.
+    fn offset_of(&self, text_pos: usize) -> u64 {
+        let skew: usize = self
+            .replacements
+            .iter()
+            .filter(|(at, _)| *at < text_pos)
+            .map(|(_, len)| '\u{FFFD}'.len_utf8() - len)
+            .sum();
+        self.base + (text_pos - skew) as u64
+    }
+
+    /// Whether `text[start..end]` stands for input that was not valid UTF-8.
+    fn has_replacement(&self, start: usize, end: usize) -> Option<usize> {
+        self.replacements
+            .iter()
+            .find(|(at, _)| (start..end).contains(at))
+            .map(|(at, _)| *at)
     }
 
     /// The next object, `Ok(None)` at the end. After an error that is not
@@ -181,13 +249,21 @@ impl<R: Read> ObjectReader<R> {
         if self.failed {
             return Ok(None);
         }
-        match self.advance() {
-            Ok(Some((start, end, index))) => Ok(Some(RawObject {
-                bytes: &self.buf[start..end],
-                index,
-                offset: self.base + start as u64,
-            })),
-            Ok(None) => Ok(None),
+        match self.advance(true) {
+            Ok(Some(Next::Span(start, end, index))) => {
+                if let Some(at) = self.has_replacement(start, end) {
+                    return Err(ReadError::InvalidUtf8 {
+                        index,
+                        offset: self.offset_of(at),
+                    });
+                }
+                Ok(Some(RawObject {
+                    bytes: &self.text.as_bytes()[start..end],
+                    index,
+                    offset: self.offset_of(start),
+                }))
+            }
+            Ok(Some(Next::Element(_)) | None) => Ok(None),
             Err(e) => {
                 if !e.is_recoverable() {
                     self.failed = true;
@@ -197,8 +273,160 @@ impl<R: Read> ObjectReader<R> {
         }
     }
 
-    /// Finds the next object and returns its span in `buf`.
-    fn advance(&mut self) -> Result<Option<(usize, usize, usize)>, ReadError> {
+    /// Reads every remaining object, parsing each where it lies in the buffer,
+    /// and hands it to `visit`, which may stop the reading early.
+    ///
+    /// This is the fast path: one pass over each object instead of finding its
+    /// end first and parsing it second. Objects that are skipped (too large, not
+    /// UTF-8) reach `visit` as errors; an error that ends the reading (I/O,
+    /// broken document structure, truncation) is returned after everything
+    /// before it was visited.
+    pub fn for_each_parsed(
+        &mut self,
+        limits: json::Limits,
+        mut visit: impl FnMut(Result<ParsedObject<'_>, ReadError>) -> ControlFlow<()>,
+    ) -> Result<(), ReadError> {
+        loop {
+            if self.failed {
+                return Ok(());
+            }
+            let next = match self.advance(false) {
+                Ok(next) => next,
+                Err(e) if e.is_recoverable() => {
+                    if visit(Err(e)).is_break() {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    self.failed = true;
+                    return Err(e);
+                }
+            };
+            let flow = match next {
+                None => return Ok(()),
+                Some(Next::Span(start, end, index)) => {
+                    self.visit_span(start, end, index, limits, &mut visit)
+                }
+                Some(Next::Element(index)) => match self.parse_element(index, limits, &mut visit) {
+                    Ok(flow) => flow,
+                    Err(e) => {
+                        self.failed = true;
+                        return Err(e);
+                    }
+                },
+            };
+            if flow.is_break() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Parses a delimited object (a single top-level object) and visits it.
+    fn visit_span(
+        &self,
+        start: usize,
+        end: usize,
+        index: usize,
+        limits: json::Limits,
+        visit: &mut impl FnMut(Result<ParsedObject<'_>, ReadError>) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        if let Some(at) = self.has_replacement(start, end) {
+            return visit(Err(ReadError::InvalidUtf8 {
+                index,
+                offset: self.offset_of(at),
+            }));
+        }
+        let text = &self.text[start..end];
+        visit(Ok(ParsedObject {
+            raw: RawObject {
+                bytes: text.as_bytes(),
+                index,
+                offset: self.offset_of(start),
+            },
+            value: json::parse_with(text.as_bytes(), limits),
+        }))
+    }
+
+    /// Parses list element `index`, which starts at `pos`, reading more input
+    /// while it is incomplete, and visits it.
+    fn parse_element(
+        &mut self,
+        index: usize,
+        limits: json::Limits,
+        visit: &mut impl FnMut(Result<ParsedObject<'_>, ReadError>) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, ReadError> {
+        let start = self.pos;
+        loop {
+            let attempt = json::parse_prefix(&self.text[start..], limits);
+            match attempt {
+                Ok((value, len)) => {
+                    let end = start + len;
+                    self.pos = end;
+                    if len > self.limits.max_object_bytes {
+                        return Ok(visit(Err(ReadError::TooLarge {
+                            index,
+                            offset: self.offset_of(start),
+                            limit: self.limits.max_object_bytes,
+                        })));
+                    }
+                    if let Some(at) = self.has_replacement(start, end) {
+                        return Ok(visit(Err(ReadError::InvalidUtf8 {
+                            index,
+                            offset: self.offset_of(at),
+                        })));
+                    }
+                    return Ok(visit(Ok(ParsedObject {
+                        raw: RawObject {
+                            bytes: &self.text.as_bytes()[start..end],
+                            index,
+                            offset: self.offset_of(start),
+                        },
+                        value: Ok(value),
+                    })));
+                }
+                Err(e)
+                    if e.kind == json::ParseErrorKind::UnexpectedEnd
+                        && !self.eof
+                        && self.text.len() - start <= self.limits.max_object_bytes =>
+                {
+                    // The object goes on past what has been read: read more and
+                    // parse it again from its start (at most once per buffer refill).
+                    self.fill()?;
+                }
+                Err(_) => {
+                    // Malformed, too large or at the very end of the input: find
+                    // its end without parsing, then give the verdict on exactly its
+                    // bytes (rare, so the second parse costs nothing overall).
+                    return match self.scan_value("an object", Some(index)) {
+                        Ok((start, end)) => {
+                            if let Some(at) = self.has_replacement(start, end) {
+                                return Ok(visit(Err(ReadError::InvalidUtf8 {
+                                    index,
+                                    offset: self.offset_of(at),
+                                })));
+                            }
+                            let bytes = &self.text.as_bytes()[start..end];
+                            Ok(visit(Ok(ParsedObject {
+                                raw: RawObject {
+                                    bytes,
+                                    index,
+                                    offset: self.offset_of(start),
+                                },
+                                value: json::parse_with(bytes, limits),
+                            })))
+                        }
+                        Err(e) if e.is_recoverable() => Ok(visit(Err(e))),
+                        Err(e) => Err(e),
+                    };
+                }
+            }
+        }
+    }
+
+    /// Moves to the next object. With `delimit`, finds where it ends and returns
+    /// its span; without, stops at its first byte (for parsing in place).
+    fn advance(&mut self, delimit: bool) -> Result<Option<Next>, ReadError> {
         self.compact();
         loop {
             match self.state {
@@ -256,9 +484,11 @@ impl<R: Read> ObjectReader<R> {
                     } else {
                         let (start, end) = self.scan_value("a top-level property", None)?;
                         let value =
-                            json::parse(&self.buf[start..end]).map_err(|e| ReadError::Syntax {
-                                offset: self.base + (start + e.offset) as u64,
-                                message: e.kind.to_string(),
+                            json::parse(&self.text.as_bytes()[start..end]).map_err(|e| {
+                                ReadError::Syntax {
+                                    offset: self.offset_of(start + e.offset),
+                                    message: e.kind.to_string(),
+                                }
                             })?;
                         if self
                             .header
@@ -356,8 +586,11 @@ impl<R: Read> ObjectReader<R> {
                     };
                     let index = self.index;
                     self.index += 1;
+                    if !delimit {
+                        return Ok(Some(Next::Element(index)));
+                    }
                     let (start, end) = self.scan_value("an object", Some(index))?;
-                    return Ok(Some((start, end, index)));
+                    return Ok(Some(Next::Span(start, end, index)));
                 }
                 State::Done => return Ok(None),
             }
@@ -365,7 +598,7 @@ impl<R: Read> ObjectReader<R> {
     }
 
     /// The top-level object closed: either the end of a container or a single object.
-    fn end_of_top_level(&mut self) -> Result<Option<(usize, usize, usize)>, ReadError> {
+    fn end_of_top_level(&mut self) -> Result<Option<Next>, ReadError> {
         self.state = State::Done;
         if self.shape == Some(Shape::Container) {
             return self.finish();
@@ -376,11 +609,11 @@ impl<R: Read> ObjectReader<R> {
         self.finish()?;
         self.header = Map::new();
         self.index = 1;
-        Ok(Some((start, end, 0)))
+        Ok(Some(Next::Span(start, end, 0)))
     }
 
     /// Checks that nothing but whitespace follows the document.
-    fn finish(&mut self) -> Result<Option<(usize, usize, usize)>, ReadError> {
+    fn finish(&mut self) -> Result<Option<Next>, ReadError> {
         self.skip_whitespace()?;
         match self.peek()? {
             None => Ok(None),
@@ -395,16 +628,31 @@ impl<R: Read> ObjectReader<R> {
         }
     }
 
-    /// Drops consumed bytes from the front of the buffer.
+    /// Drops consumed text from the front of the buffer.
     fn compact(&mut self) {
         let keep_from = self.single_start.unwrap_or(self.pos);
-        if keep_from > 0 && keep_from >= self.buf.len() / 2 {
-            self.buf.drain(..keep_from);
-            self.base += keep_from as u64;
-            self.pos -= keep_from;
-            if let Some(s) = self.single_start.as_mut() {
-                *s -= keep_from;
-            }
+        if keep_from > 0 && keep_from >= self.text.len() / 2 {
+            self.drop_front(keep_from);
+        }
+    }
+
+    /// Removes `text[..n]` (n at most the position being read), keeping offsets right.
+    fn drop_front(&mut self, n: usize) {
+        // Structural positions are ASCII, but a skipped oversized object may be
+        // cut anywhere: back off to a character boundary.
+        let mut n = n.min(self.text.len());
+        while !self.text.is_char_boundary(n) {
+            n -= 1;
+        }
+        self.base = self.offset_of(n);
+        self.text.drain(..n);
+        self.replacements.retain(|(at, _)| *at >= n);
+        for (at, _) in &mut self.replacements {
+            *at -= n;
+        }
+        self.pos -= n;
+        if let Some(s) = self.single_start.as_mut() {
+            *s = s.saturating_sub(n);
         }
     }
 
@@ -420,26 +668,65 @@ impl<R: Read> ObjectReader<R> {
                 Err(e) => return Err(e.into()),
             }
         };
-        self.buf.extend_from_slice(&self.scratch[..n]);
         if n == 0 {
             self.eof = true;
+        }
+        let joined;
+        let mut bytes: &[u8] = &self.scratch[..n];
+        if !self.pending.is_empty() {
+            let mut both = std::mem::take(&mut self.pending);
+            both.extend_from_slice(bytes);
+            joined = both;
+            bytes = &joined;
+        }
+        let (text, replacements) = (&mut self.text, &mut self.replacements);
+        loop {
+            match std::str::from_utf8(bytes) {
+                Ok(valid) => {
+                    text.push_str(valid);
+                    break;
+                }
+                Err(e) => {
+                    let (valid, rest) = bytes.split_at(e.valid_up_to());
+                    if let Ok(valid) = std::str::from_utf8(valid) {
+                        text.push_str(valid);
+                    }
+                    match e.error_len() {
+                        // A sequence cut by the end of this read: wait for the rest.
+                        None if n > 0 => {
+                            self.pending = rest.to_vec();
+                            break;
+                        }
+                        None => {
+                            replacements.push((text.len(), rest.len()));
+                            text.push('\u{FFFD}');
+                            break;
+                        }
+                        Some(len) => {
+                            replacements.push((text.len(), len));
+                            text.push('\u{FFFD}');
+                            bytes = &rest[len..];
+                        }
+                    }
+                }
+            }
         }
         Ok(n)
     }
 
     fn peek(&mut self) -> Result<Option<u8>, ReadError> {
-        if self.pos >= self.buf.len() && self.fill()? == 0 {
+        if self.pos >= self.text.len() && self.fill()? == 0 {
             return Ok(None);
         }
-        Ok(self.buf.get(self.pos).copied())
+        Ok(self.text.as_bytes().get(self.pos).copied())
     }
 
     fn skip_whitespace(&mut self) -> Result<(), ReadError> {
         loop {
-            while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.buf.get(self.pos) {
+            while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.text.as_bytes().get(self.pos) {
                 self.pos += 1;
             }
-            if self.pos < self.buf.len() || self.fill()? == 0 {
+            if self.pos < self.text.len() || self.fill()? == 0 {
                 return Ok(());
             }
         }
@@ -460,11 +747,11 @@ impl<R: Read> ObjectReader<R> {
             }
         }
         let (start, end) = self.scan_value("a key", None)?;
-        let key = json::parse(&self.buf[start..end])
+        let key = json::parse(&self.text.as_bytes()[start..end])
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .ok_or_else(|| ReadError::Syntax {
-                offset: self.base + start as u64,
+                offset: self.offset_of(start),
                 message: "invalid key".into(),
             })?;
         self.skip_whitespace()?;
@@ -500,18 +787,18 @@ impl<R: Read> ObjectReader<R> {
         let mut discarding = false;
         let mut scalar = false;
         loop {
-            while i < self.buf.len() {
-                let b = self.buf[i];
+            while i < self.text.len() {
+                let b = self.text.as_bytes()[i];
                 if in_string {
                     if escaped {
                         escaped = false;
                         i += 1;
                         continue;
                     }
-                    match memchr::memchr2(b'"', b'\\', &self.buf[i..]) {
+                    match memchr::memchr2(b'"', b'\\', &self.text.as_bytes()[i..]) {
                         Some(j) => {
                             i += j;
-                            if self.buf[i] == b'\\' {
+                            if self.text.as_bytes()[i] == b'\\' {
                                 escaped = true;
                             } else {
                                 in_string = false;
@@ -527,7 +814,7 @@ impl<R: Read> ObjectReader<R> {
                             }
                             i += 1;
                         }
-                        None => i = self.buf.len(),
+                        None => i = self.text.len(),
                     }
                     continue;
                 }
@@ -544,7 +831,7 @@ impl<R: Read> ObjectReader<R> {
                     b'}' | b']' => {
                         if depth == 0 {
                             return Err(ReadError::Syntax {
-                                offset: self.base + i as u64,
+                                offset: self.offset_of(i),
                                 message: format!("expected {context}, found '{}'", b as char),
                             });
                         }
@@ -564,18 +851,18 @@ impl<R: Read> ObjectReader<R> {
             }
             if discarding {
                 // The object is too large to keep: drop what was scanned so far.
-                self.buf.drain(..i);
-                self.base += i as u64;
-                self.pos = 0;
+                self.pos = i;
+                let before = self.text.len();
+                self.drop_front(i);
+                i -= before - self.text.len();
                 start = 0;
-                i = 0;
             }
             if self.fill()? == 0 {
                 if scalar && !discarding {
                     return self.end_scan(start, i, discarding, index, start_offset);
                 }
                 return Err(ReadError::Truncated {
-                    offset: self.base + i as u64,
+                    offset: self.offset_of(i),
                     context,
                 });
             }
@@ -801,6 +1088,114 @@ mod tests {
         let (objects, errors, _) = read_all(ObjectReader::new(Trickle(doc.as_bytes())));
         assert_eq!(objects.len(), 6_501);
         assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    /// Everything `for_each_parsed` hands out: parsed objects as compact JSON
+    /// (or the parse error), and skipped ones and the final error as messages.
+    fn parse_all<R: Read>(mut reader: ObjectReader<R>) -> (Vec<String>, Vec<String>) {
+        let mut objects = Vec::new();
+        let mut errors = Vec::new();
+        let end = reader.for_each_parsed(json::Limits::default(), |item| {
+            match item {
+                Ok(parsed) => {
+                    let reparsed = json::parse(parsed.raw.bytes).map(|v| json::to_string(&v));
+                    match parsed.value {
+                        Ok(value) => {
+                            assert_eq!(reparsed.as_ref().ok(), Some(&json::to_string(&value)));
+                            objects.push(json::to_string(&value));
+                        }
+                        Err(e) => errors.push(format!("#{}: {e}", parsed.raw.index)),
+                    }
+                }
+                Err(e) => errors.push(e.to_string()),
+            }
+            ControlFlow::Continue(())
+        });
+        if let Err(e) = end {
+            errors.push(e.to_string());
+        }
+        (objects, errors)
+    }
+
+    #[test]
+    fn parsing_in_place_gives_the_same_objects_as_delimiting() {
+        for trickle in [false, true] {
+            let source: Box<dyn Read> = if trickle {
+                Box::new(Trickle(BUNDLE.as_bytes()))
+            } else {
+                Box::new(BUNDLE.as_bytes())
+            };
+            let (objects, errors) = parse_all(ObjectReader::new(source));
+            assert_eq!(
+                objects,
+                [r#"{"a":"x]}\"{"}"#, r#"{"b":[1,{"c":2}]}"#, "3", r#""s""#]
+            );
+            assert!(errors.is_empty(), "{errors:?}");
+        }
+        let single = r#"{"type": "indicator", "name": "é"}"#;
+        let (objects, errors) = parse_all(ObjectReader::new(Trickle(single.as_bytes())));
+        assert_eq!(objects, [r#"{"type":"indicator","name":"é"}"#]);
+        assert!(errors.is_empty());
+    }
+
+    #[test]
+    fn characters_split_across_reads_are_kept_whole() {
+        let doc = r#"{"objects": [{"name": "مديرية الأمن — Sécurité 🛡"}]}"#;
+        let (objects, errors) = parse_all(ObjectReader::new(Trickle(doc.as_bytes())));
+        assert_eq!(objects, [r#"{"name":"مديرية الأمن — Sécurité 🛡"}"#]);
+        assert!(errors.is_empty());
+    }
+
+    #[test]
+    fn invalid_utf8_skips_only_its_object() {
+        let mut doc = br#"{"objects": [{"a": 1}, {"b": "x"#.to_vec();
+        doc.extend_from_slice(b"\xff\xfe");
+        doc.extend_from_slice(br#""}, {"c": 3}]}"#);
+        for trickle in [false, true] {
+            let source: Box<dyn Read> = if trickle {
+                Box::new(Trickle(&doc))
+            } else {
+                Box::new(&doc[..])
+            };
+            let (objects, errors) = parse_all(ObjectReader::new(source));
+            assert_eq!(objects, [r#"{"a":1}"#, r#"{"c":3}"#]);
+            assert_eq!(
+                errors,
+                ["object #1 is not valid UTF-8 (at byte 31) and was skipped"]
+            );
+            let source: Box<dyn Read> = if trickle {
+                Box::new(Trickle(&doc))
+            } else {
+                Box::new(&doc[..])
+            };
+            let (raw, errors, _) = read_all(ObjectReader::new(source));
+            assert_eq!(raw, [r#"{"a": 1}"#, r#"{"c": 3}"#]);
+            assert_eq!(
+                errors,
+                ["object #1 is not valid UTF-8 (at byte 31) and was skipped"]
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_oversized_and_truncated_objects_in_place() {
+        let doc = r#"{"objects": [{"a": tru}, {"b": "0123456789012345678901234567890123456789"}, {"c": 1}, {"d": "#;
+        let reader = ObjectReader::with_limits(
+            Trickle(doc.as_bytes()),
+            ReaderLimits {
+                max_object_bytes: 40,
+            },
+        );
+        let (objects, errors) = parse_all(reader);
+        assert_eq!(objects, [r#"{"c":1}"#]);
+        assert_eq!(
+            errors,
+            [
+                "#0: expected a JSON value, found 't' at byte 6",
+                "object #1 at byte 25 is larger than the limit of 40 bytes and was skipped",
+                "input ends at byte 92 in the middle of an object (truncated file?)",
+            ]
+        );
     }
 
     #[test]

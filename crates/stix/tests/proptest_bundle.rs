@@ -157,8 +157,62 @@ fn read_all<R: Read>(
     (objects, errors)
 }
 
+/// Reads everything with the single-pass path: values parsed in place (each
+/// checked against a parse of its exact bytes), and what was reported.
+fn parse_all<R: Read>(reader: &mut ObjectReader<R>) -> (Vec<(usize, Value<'static>)>, Vec<String>) {
+    let mut objects = Vec::new();
+    let mut errors = Vec::new();
+    let end = reader.for_each_parsed(json::Limits::default(), |item| {
+        match item {
+            Ok(parsed) => {
+                let exact = json::parse(parsed.raw.bytes).map(Value::into_owned);
+                match parsed.value {
+                    Ok(value) => {
+                        assert_eq!(
+                            exact.as_ref().ok(),
+                            Some(&value),
+                            "in-place and exact parses differ"
+                        );
+                        objects.push((parsed.raw.index, value.into_owned()));
+                    }
+                    Err(e) => {
+                        assert!(
+                            exact.is_err(),
+                            "parsed in place as an error ({e}) but the exact bytes parse"
+                        );
+                        errors.push(format!("#{}: {e}", parsed.raw.index));
+                    }
+                }
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+        std::ops::ControlFlow::Continue(())
+    });
+    if let Err(e) = end {
+        errors.push(e.to_string());
+    }
+    (objects, errors)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn parsing_in_place_hands_out_exactly_the_elements(doc in document(), step in 1usize..=7) {
+        let (text, _) = doc.render();
+        let expected: Vec<(usize, Value<'static>)> = doc.elements.iter().cloned().enumerate().collect();
+        for trickle in [false, true] {
+            let mut reader = if trickle {
+                ObjectReader::new(Box::new(Trickle { data: text.as_bytes(), step }) as Box<dyn Read>)
+            } else {
+                ObjectReader::new(Box::new(text.as_bytes()) as Box<dyn Read>)
+            };
+            let (objects, errors) = parse_all(&mut reader);
+            prop_assert!(errors.is_empty(), "errors {:?} reading {}", errors, text);
+            prop_assert_eq!(&objects, &expected, "reading {}", text);
+            prop_assert_eq!(reader.header(), &doc.expected_header());
+        }
+    }
 
     #[test]
     fn hands_out_exactly_the_elements(doc in document(), step in 1usize..=7) {

@@ -279,6 +279,12 @@ fn read_envelope(body: &[u8], max_object_bytes: u64) -> Result<Vec<Item>, TaxiiE
                 String::new(),
                 format!("the object is larger than {limit} bytes"),
             )),
+            // Skipped objects (not UTF-8): only that object fails.
+            Err(e) if e.is_recoverable() => items.push(failure(
+                format!("objects[{}]", e.object_index().unwrap_or_default()),
+                String::new(),
+                e.to_string(),
+            )),
             Err(e) => {
                 return Err(TaxiiError::Unprocessable(format!(
                     "the request body is not a readable TAXII envelope: {e}"

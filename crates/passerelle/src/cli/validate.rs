@@ -4,7 +4,9 @@
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
-use stix::bundle::{ObjectReader, ReaderLimits, Shape};
+use std::ops::ControlFlow;
+
+use stix::bundle::{ObjectReader, ReadError, ReaderLimits, Shape};
 use stix::json;
 use stix::{Diagnostic, Severity};
 
@@ -73,6 +75,8 @@ struct Report<W: Write> {
     strict: bool,
     errors_only: bool,
     summary: Summary,
+    /// Reused for each JSON record.
+    record: Vec<u8>,
 }
 
 impl<W: Write> Report<W> {
@@ -124,17 +128,20 @@ impl<W: Write> Report<W> {
             Format::Json => {
                 // Built by hand rather than through serde_json::Value: one record
                 // per warning, and ATT&CK has several warnings per object.
-                let mut record = Vec::with_capacity(256);
+                let record = &mut self.record;
+                record.clear();
                 record.extend_from_slice(b"{\"file\":");
-                json::write_string(at.file, &mut record);
+                json::write_string(at.file, record);
                 record.extend_from_slice(b",\"object_index\":");
                 match at.index {
-                    Some(i) => record.extend_from_slice(i.to_string().as_bytes()),
+                    Some(i) => {
+                        let _ = write!(record, "{i}");
+                    }
                     None => record.extend_from_slice(b"null"),
                 }
                 record.extend_from_slice(b",\"object_id\":");
                 match &d.object_id {
-                    Some(id) => json::write_string(id, &mut record),
+                    Some(id) => json::write_string(id, record),
                     None => record.extend_from_slice(b"null"),
                 }
                 for (key, value) in [
@@ -146,10 +153,10 @@ impl<W: Write> Report<W> {
                     record.extend_from_slice(b",\"");
                     record.extend_from_slice(key.as_bytes());
                     record.extend_from_slice(b"\":");
-                    json::write_string(value, &mut record);
+                    json::write_string(value, record);
                 }
                 record.extend_from_slice(b"}\n");
-                self.out.write_all(&record)
+                self.out.write_all(record)
             }
         }
     }
@@ -210,15 +217,16 @@ fn check_file<W: Write>(
     };
     let mut objects = ObjectReader::with_limits(reader, limits);
     let mut diagnostics = Vec::new();
-    loop {
-        let at_index = match objects.next_object() {
-            Ok(Some(raw)) => {
+    let mut written = Ok(());
+    let end = objects.for_each_parsed(json::Limits::default(), |item| {
+        let result = match item {
+            Ok(parsed) => {
                 report.summary.objects += 1;
                 diagnostics.clear();
-                match json::parse(raw.bytes) {
-                    Ok(value) => stix::validate::validate_object_into(&value, &mut diagnostics),
+                match &parsed.value {
+                    Ok(value) => stix::validate::validate_object_into(value, &mut diagnostics),
                     Err(e) => {
-                        let (line, column) = e.line_column(raw.bytes);
+                        let (line, column) = e.line_column(parsed.raw.bytes);
                         diagnostics.push(Diagnostic {
                             severity: Severity::Error,
                             object_id: None,
@@ -227,36 +235,44 @@ fn check_file<W: Write>(
                             message: format!(
                                 "invalid JSON: {} (byte {} of the file; line {line}, column {column} of the object)",
                                 e.kind,
-                                raw.offset + e.offset as u64
+                                parsed.raw.offset + e.offset as u64
                             ),
                         });
                     }
                 }
-                Some(raw.index)
+                let location = Location {
+                    file,
+                    index: Some(parsed.raw.index),
+                };
+                report.object(&location, &diagnostics).map(|invalid| {
+                    if invalid {
+                        report.summary.invalid_objects += 1;
+                    }
+                })
             }
-            Ok(None) => break,
+            // A skipped object (too large, not UTF-8) still counts as an invalid object.
             Err(e) => {
-                let recoverable = e.is_recoverable();
-                if let stix::bundle::ReadError::TooLarge { index, .. } = e {
-                    report.summary.objects += 1;
-                    report.summary.invalid_objects += 1;
-                    report.file_error(file, Some(index), "object-size", e.to_string())?;
-                } else {
-                    report.file_error(file, None, "input", e.to_string())?;
-                }
-                if recoverable {
-                    continue;
-                }
-                return Ok(());
+                report.summary.objects += 1;
+                report.summary.invalid_objects += 1;
+                let (index, rule) = match e {
+                    ReadError::TooLarge { index, .. } => (Some(index), "object-size"),
+                    ReadError::InvalidUtf8 { index, .. } => (Some(index), "json"),
+                    _ => (None, "input"),
+                };
+                report.file_error(file, index, rule, e.to_string())
             }
         };
-        let location = Location {
-            file,
-            index: at_index,
-        };
-        if report.object(&location, &diagnostics)? {
-            report.summary.invalid_objects += 1;
+        match result {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                written = Err(e);
+                ControlFlow::Break(())
+            }
         }
+    });
+    written?;
+    if let Err(e) = end {
+        return report.file_error(file, None, "input", e.to_string());
     }
     if objects.shape() == Some(Shape::Container) {
         let header = stix::bundle::validate_header(objects.header());
@@ -274,6 +290,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         strict: args.strict,
         errors_only: args.errors_only,
         summary: Summary::default(),
+        record: Vec::with_capacity(512),
     };
     let limits = ReaderLimits {
         max_object_bytes: args.max_object_size,

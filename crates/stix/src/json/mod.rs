@@ -5,6 +5,6 @@ mod parse;
 mod value;
 mod write;
 
-pub use parse::{Limits, ParseError, ParseErrorKind, parse, parse_with};
+pub use parse::{Limits, ParseError, ParseErrorKind, parse, parse_prefix, parse_with};
 pub use value::{Kind, Map, Number, Value};
 pub use write::{to_string, write_compact, write_string};

@@ -119,15 +119,7 @@ pub fn parse_with(input: &[u8], limits: Limits) -> Result<Value<'_>, ParseError>
         offset: e.valid_up_to(),
         kind: ParseErrorKind::InvalidUtf8,
     })?;
-    let mut parser = Parser {
-        text,
-        bytes: input,
-        pos: 0,
-        limits,
-        values: 0,
-        entries: Vec::new(),
-        items: Vec::new(),
-    };
+    let mut parser = Parser::new(text, limits, false);
     parser.skip_whitespace();
     let value = parser.value(0).map_err(|e| *e)?;
     parser.skip_whitespace();
@@ -135,6 +127,23 @@ pub fn parse_with(input: &[u8], limits: Limits) -> Result<Value<'_>, ParseError>
         return Err(*parser.error(ParseErrorKind::TrailingCharacters));
     }
     Ok(value)
+}
+
+/// Parses the JSON value at the start of `text` (after any whitespace) and
+/// returns it with the offset just past it; what follows is not looked at.
+///
+/// This lets a stream reader parse an object where it lies in its buffer
+/// without first finding where it ends. An error of kind
+/// [`ParseErrorKind::UnexpectedEnd`] means the value continues beyond `text`.
+pub fn parse_prefix(text: &str, limits: Limits) -> Result<(Value<'_>, usize), ParseError> {
+    let mut parser = Parser::new(text, limits, true);
+    parser.skip_whitespace();
+    let value = parser.value(0).map_err(|e| *e)?;
+    // `12` at the very end may be the start of `123`: only a following byte ends a number.
+    if matches!(value, Value::Number(_)) && parser.pos == text.len() {
+        return Err(*parser.error(ParseErrorKind::UnexpectedEnd));
+    }
+    Ok((value, parser.pos))
 }
 
 /// The parser's own result: the error is boxed so that the success path, taken
@@ -145,6 +154,9 @@ type Parsed<T> = Result<T, Box<ParseError>>;
 const LINEAR_KEY_CHECK: usize = 24;
 
 struct Parser<'a> {
+    /// Parsing the start of a stream: a value cut by the end of the input is
+    /// "incomplete" (read more), not a syntax error.
+    prefix: bool,
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
@@ -177,6 +189,20 @@ fn describe(byte: Option<u8>) -> String {
 }
 
 impl<'a> Parser<'a> {
+    fn new(text: &'a str, limits: Limits, prefix: bool) -> Self {
+        Parser {
+            prefix,
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+            limits,
+            values: 0,
+            // Enough for a typical STIX object's nesting without regrowing.
+            entries: Vec::with_capacity(32),
+            items: Vec::with_capacity(16),
+        }
+    }
+
     fn error(&self, kind: ParseErrorKind) -> Box<ParseError> {
         Box::new(ParseError {
             offset: self.pos,
@@ -228,9 +254,14 @@ impl<'a> Parser<'a> {
     }
 
     fn literal(&mut self, word: &'static str, value: Value<'a>) -> Parsed<Value<'a>> {
-        if self.bytes[self.pos..].starts_with(word.as_bytes()) {
+        let rest = &self.bytes[self.pos..];
+        if rest.starts_with(word.as_bytes()) {
             self.pos += word.len();
             Ok(value)
+        } else if self.prefix && word.as_bytes().starts_with(rest) {
+            // `fa` at the end of the input: the rest may be still to come.
+            self.pos = self.bytes.len();
+            Err(self.error(ParseErrorKind::UnexpectedEnd))
         } else {
             Err(self.unexpected("a JSON value"))
         }
@@ -428,6 +459,11 @@ impl<'a> Parser<'a> {
         let first = self.hex4()?;
         let code = match first {
             0xD800..=0xDBFF => {
+                // Only the end of the input between the two halves is "incomplete".
+                if self.prefix && b"\\u".starts_with(&self.bytes[self.pos..]) {
+                    self.pos = self.bytes.len();
+                    return Err(self.error(ParseErrorKind::UnexpectedEnd));
+                }
                 if self.bytes.get(self.pos..self.pos + 2) != Some(b"\\u") {
                     self.pos = escape_start;
                     return Err(self.error(ParseErrorKind::LoneSurrogate));
@@ -468,6 +504,19 @@ impl<'a> Parser<'a> {
 
     fn number(&mut self) -> Parsed<Value<'a>> {
         let start = self.pos;
+        let result = self.number_text();
+        // A number cut by the end of the input (`-`, `1.`, `1e+`) may go on in
+        // input not read yet: say so, as for any other value.
+        if self.prefix && result.is_err() && self.pos >= self.bytes.len() {
+            return Err(self.error(ParseErrorKind::UnexpectedEnd));
+        }
+        result?;
+        Ok(Value::Number(Number::from_checked_text(Cow::Borrowed(
+            &self.text[start..self.pos],
+        ))))
+    }
+
+    fn number_text(&mut self) -> Parsed<()> {
         if self.peek() == Some(b'-') {
             self.pos += 1;
         }
@@ -493,9 +542,7 @@ impl<'a> Parser<'a> {
                 return Err(self.error(ParseErrorKind::InvalidNumber));
             }
         }
-        Ok(Value::Number(Number::from_checked_text(Cow::Borrowed(
-            &self.text[start..self.pos],
-        ))))
+        Ok(())
     }
 }
 
@@ -572,6 +619,26 @@ mod tests {
             parse_with(many.as_bytes(), limits).unwrap_err().kind,
             ParseErrorKind::TooManyValues(5)
         );
+    }
+
+    #[test]
+    fn prefixes_parse_up_to_the_end_of_the_value() {
+        let (value, end) = parse_prefix(" {\"a\": [1]} , {\"b\"", Limits::default()).unwrap();
+        assert_eq!(end, 11);
+        assert!(value.get("a").is_some());
+        // Every proper prefix of a value is "incomplete", never a syntax error:
+        // a stream reader reads more and tries again.
+        let whole = r#"{"a": [false, true, null, -12.5e+3, "\ud83d\ude00", {"b": 0}]}"#;
+        for cut in 1..whole.len() {
+            let err = parse_prefix(&whole[..cut], Limits::default()).unwrap_err();
+            assert_eq!(err.kind, ParseErrorKind::UnexpectedEnd, "{}", &whole[..cut]);
+        }
+        assert!(parse_prefix(whole, Limits::default()).is_ok());
+        assert_eq!(
+            parse_prefix("12", Limits::default()).unwrap_err().kind,
+            ParseErrorKind::UnexpectedEnd
+        );
+        assert_eq!(parse_prefix("12,", Limits::default()).unwrap().1, 2);
     }
 
     #[test]
