@@ -54,6 +54,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// How the server presents itself.
     pub settings: Arc<Settings>,
+    /// HTTP Basic credentials verified recently (see [`crate::auth::basic_cache`]).
+    pub basic_cache: Arc<crate::auth::basic_cache::BasicCache>,
 }
 
 impl AppState {
@@ -63,6 +65,7 @@ impl AppState {
             store,
             clock,
             settings: Arc::new(settings),
+            basic_cache: Arc::default(),
         }
     }
 

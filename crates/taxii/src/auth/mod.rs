@@ -6,6 +6,7 @@
 //! a collection the account has no right on → 404, as if it did not exist; a
 //! collection it may see but not use that way → 403. Admins may do everything.
 
+pub mod basic_cache;
 pub mod secrets;
 
 use axum::http::{HeaderMap, header};
@@ -116,10 +117,21 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Princ
             };
             let known = stored.is_some();
             let phc = stored.unwrap_or_else(|| secrets::decoy_hash().to_owned());
-            // argon2 is deliberately slow: keep it off the async workers.
-            let matches = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
-                .await
-                .map_err(|e| TaxiiError::Internal(format!("password check failed: {e}")))?;
+            let now = state.clock.now();
+            let matches = if known && state.basic_cache.is_verified(&user, &password, &phc, now) {
+                true
+            } else {
+                // argon2 is deliberately slow: keep it off the async workers.
+                let (password_copy, phc_copy) = (password.clone(), phc.clone());
+                let matches =
+                    tokio::task::spawn_blocking(move || verify_password(&password_copy, &phc_copy))
+                        .await
+                        .map_err(|e| TaxiiError::Internal(format!("password check failed: {e}")))?;
+                if known && matches {
+                    state.basic_cache.remember(&user, &password, &phc, now);
+                }
+                matches
+            };
             if !(known && matches) {
                 tracing::info!(user = %user, "rejected HTTP Basic credentials");
                 return Err(unauthorized("the user name or password is not valid"));

@@ -95,6 +95,30 @@ async fn basic_authentication_with_argon2_passwords() {
     assert_eq!(r.status(), 202);
 }
 
+/// Verified Basic credentials are remembered for a while (argon2 is slow on
+/// purpose), but a changed or removed password takes effect at once.
+#[tokio::test]
+async fn a_changed_password_ends_remembered_basic_credentials() {
+    let node = Node::start().await;
+    let basic = |user: &str, password: &str| {
+        node.request(Method::GET, "/api/collections/", None)
+            .basic_auth(user, Some(password))
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(basic("alice", "wonderland").await.unwrap().status(), 200);
+    }
+    let new_hash = taxii::auth::hash_password("looking-glass").unwrap();
+    node.store
+        .set_password_hash("alice", Some(new_hash))
+        .await
+        .unwrap();
+    assert_401(basic("alice", "wonderland").await.unwrap()).await;
+    assert_eq!(basic("alice", "looking-glass").await.unwrap().status(), 200);
+    node.store.set_password_hash("alice", None).await.unwrap();
+    assert_401(basic("alice", "looking-glass").await.unwrap()).await;
+}
+
 #[tokio::test]
 async fn read_only_accounts_read_but_may_not_write_or_delete() {
     let node = Node::start().await;
