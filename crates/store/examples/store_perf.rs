@@ -46,9 +46,36 @@ fn read_objects(path: &str) -> Result<Vec<Vec<u8>>, Box<dyn std::error::Error>> 
     Ok(out)
 }
 
-fn rate(n: usize, start: Instant) -> String {
-    let s = start.elapsed().as_secs_f64();
-    format!("{n} objects in {:.3} s = {:.0} objects/s", s, n as f64 / s)
+/// CPU seconds this process used so far (user + system, all threads), from /proc.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at `) `.
+    let rest = stat.rsplit(") ").next().unwrap_or_default();
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the whole line, 11 and 12 here; 100 Hz.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+struct Timer(Instant, f64);
+
+fn timer() -> Timer {
+    Timer(Instant::now(), cpu_seconds())
+}
+
+fn rate(n: usize, start: Timer) -> String {
+    let s = start.0.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - start.1;
+    format!(
+        "{n} objects in {s:.3} s ({cpu:.2} s CPU) = {:.0} objects/s, {:.0} per CPU second",
+        n as f64 / s,
+        n as f64 / cpu.max(0.01)
+    )
 }
 
 /// The bare limit: one table, the bytes and the columns a lookup needs, WAL + FULL.
@@ -76,7 +103,7 @@ fn raw(bundle: &str) -> Result<(), Box<dyn std::error::Error>> {
         "CREATE TABLE t (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, date_added INTEGER NOT NULL, bytes BLOB NOT NULL);
          CREATE UNIQUE INDEX t_id ON t(id, date_added);",
     )?;
-    let start = Instant::now();
+    let start = timer();
     let mut added = 0i64;
     for (chunk, chunk_ids) in objects.chunks(BATCH).zip(ids.chunks(BATCH)) {
         let tx = conn.transaction()?;
@@ -92,7 +119,7 @@ fn raw(bundle: &str) -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("raw insert: {}", rate(objects.len(), start));
     for _ in 0..3 {
-        let start = Instant::now();
+        let start = timer();
         let mut n = 0;
         let mut after = 0i64;
         let mut out = Vec::with_capacity(4 << 20);
@@ -139,7 +166,7 @@ fn new_objects(objects: &[Vec<u8>]) -> Vec<NewObject> {
 /// The store alone: batches of already-built `NewObject`s, then default paging.
 fn store_level(bundle: &str) -> Result<(), Box<dyn std::error::Error>> {
     let objects = read_objects(bundle)?;
-    let start = Instant::now();
+    let start = timer();
     let news = new_objects(&objects);
     println!("parse + from_object: {}", rate(news.len(), start));
     let dir = tempfile::tempdir()?;
@@ -159,13 +186,17 @@ fn store_level(bundle: &str) -> Result<(), Box<dyn std::error::Error>> {
         };
         let n = news.len();
         let batches: Vec<Vec<NewObject>> = news.chunks(BATCH).map(<[_]>::to_vec).collect();
-        let start = Instant::now();
+        let start = timer();
         for batch in batches {
             store.add_objects(collection, &provenance, batch).await?;
         }
         println!("store add_objects: {}", rate(n, start));
-        for _ in 0..3 {
-            let start = Instant::now();
+        let passes: usize = std::env::var("PASSES")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(3);
+        for _ in 0..passes {
+            let start = timer();
             let mut query = ObjectQuery {
                 limit: PAGE,
                 ..ObjectQuery::default()
@@ -202,7 +233,7 @@ fn fill(dir: &str, n: usize) -> Result<(), Box<dyn std::error::Error>> {
         let provenance = Provenance::Import {
             source: "fill".into(),
         };
-        let start = Instant::now();
+        let start = timer();
         let mut done = 0;
         while done < n {
             let batch: Vec<NewObject> = (done..n.min(done + 10_000))

@@ -3,12 +3,14 @@
 //!
 //! ```text
 //! cargo run --release -p taxii --example taxii_perf -- ingest BUNDLE [CLIENTS]
+//! cargo run --release -p taxii --example taxii_perf -- page BUNDLE PASSES
 //! cargo run --release -p taxii --example taxii_perf -- byid DIR N [REQUESTS]
 //! ```
 //!
 //! `ingest` starts a node in-process on a fresh SQLite store, posts the bundle's
 //! objects in envelopes of 1,000 from CLIENTS concurrent clients, then pages
-//! through everything (limit 1,000) a few times. `byid` serves the store that
+//! through everything (limit 1,000) a few times. `page` fills the store directly
+//! and only pages, PASSES times. `byid` serves the store that
 //! `store_perf fill DIR N` made and fetches random objects one at a time.
 
 use std::sync::Arc;
@@ -37,9 +39,13 @@ fn main() -> Result<(), Error> {
     {
         ["ingest", bundle] => runtime.block_on(ingest(bundle, 2)),
         ["ingest", bundle, clients] => runtime.block_on(ingest(bundle, clients.parse()?)),
+        ["page", bundle, passes] => runtime.block_on(page(bundle, passes.parse()?)),
         ["byid", dir, n] => runtime.block_on(by_id(dir, n.parse()?, 20_000)),
         ["byid", dir, n, requests] => runtime.block_on(by_id(dir, n.parse()?, requests.parse()?)),
-        _ => Err("usage: taxii_perf ingest BUNDLE [CLIENTS] | byid DIR N [REQUESTS]".into()),
+        _ => Err(
+            "usage: taxii_perf ingest BUNDLE [CLIENTS] | page BUNDLE PASSES | byid DIR N [REQUESTS]"
+                .into(),
+        ),
     }
 }
 
@@ -138,6 +144,7 @@ async fn ingest(bundle: &str, clients: usize) -> Result<(), Error> {
     let url = format!("{}/api/collections/{}/objects/", node.base, node.collection);
     let queue = Arc::new(std::sync::Mutex::new(envelopes));
     let start = Instant::now();
+    let cpu = cpu_seconds();
     let mut tasks = Vec::new();
     for _ in 0..clients {
         let (queue, http, url, node) = (queue.clone(), http.clone(), url.clone(), node.clone());
@@ -169,12 +176,17 @@ async fn ingest(bundle: &str, clients: usize) -> Result<(), Error> {
     }
     let s = start.elapsed().as_secs_f64();
     println!(
-        "ingest ({clients} clients): {n} objects in {s:.3} s = {:.0} objects/s",
-        n as f64 / s
+        "ingest ({clients} clients): {n} objects in {s:.3} s = {:.0} objects/s; {:.2} CPU s, client included",
+        n as f64 / s,
+        cpu_seconds() - cpu
     );
+    let got = page_all(&http, &node, &url, true).await?;
+    if got != n {
+        return Err(format!("paging returned {got} objects, {n} were posted").into());
+    }
     for _ in 0..3 {
         let start = Instant::now();
-        let got = page_all(&http, &node, &url).await?;
+        page_all(&http, &node, &url, false).await?;
         let s = start.elapsed().as_secs_f64();
         println!(
             "paging (limit {ENVELOPE}): {got} objects in {s:.3} s = {:.0} objects/s",
@@ -184,9 +196,73 @@ async fn ingest(bundle: &str, clients: usize) -> Result<(), Error> {
     Ok(())
 }
 
-/// Follows `next` through the whole collection; counts objects by the header
-/// `X-TAXII-Date-Added-*` does not give, so by a cheap scan for top-level commas.
-async fn page_all(http: &reqwest::Client, node: &Node, url: &str) -> Result<usize, Error> {
+async fn page(bundle: &str, passes: usize) -> Result<(), Error> {
+    let file = std::fs::File::open(bundle)?;
+    let mut reader = stix::bundle::ObjectReader::new(std::io::BufReader::new(file));
+    let mut objects = Vec::new();
+    while let Some(raw) = reader.next_object()? {
+        let value = stix::json::parse(raw.bytes)?;
+        let map = value.as_object().ok_or("not an object")?;
+        objects.push(store::NewObject::from_object(raw.bytes.to_vec(), map)?);
+    }
+    let n = objects.len();
+    let dir = tempfile::tempdir()?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path(), Arc::new(SystemClock))?);
+    let collection = Uuid::new_v4();
+    store
+        .create_collection(NewCollection {
+            id: collection,
+            title: "perf".into(),
+            description: None,
+            alias: None,
+        })
+        .await?;
+    let provenance = store::Provenance::Import {
+        source: "perf".into(),
+    };
+    while !objects.is_empty() {
+        let rest = objects.split_off(objects.len().min(ENVELOPE));
+        store
+            .add_objects(
+                collection,
+                &provenance,
+                std::mem::replace(&mut objects, rest),
+            )
+            .await?;
+    }
+    let node = start(store, collection).await?;
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/collections/{}/objects/", node.base, node.collection);
+    let got = page_all(&http, &node, &url, true).await?;
+    if got != n {
+        return Err(format!("paging returned {got} objects, {n} were stored").into());
+    }
+    let mut times = Vec::new();
+    let cpu = cpu_seconds();
+    for _ in 0..passes {
+        let start = Instant::now();
+        page_all(&http, &node, &url, false).await?;
+        times.push(start.elapsed().as_secs_f64());
+    }
+    let cpu = (cpu_seconds() - cpu) / passes as f64;
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    println!(
+        "paging (limit {ENVELOPE}), {passes} passes: median {n} objects in {median:.3} s = {:.0} objects/s (best {:.0}); {cpu:.3} CPU s per pass, client included",
+        n as f64 / median,
+        n as f64 / times[0]
+    );
+    Ok(())
+}
+
+/// Follows `next` through the whole collection; with `count`, counts the objects
+/// served (a byte scan as slow as the server, so left out of timed passes).
+async fn page_all(
+    http: &reqwest::Client,
+    node: &Node,
+    url: &str,
+    count: bool,
+) -> Result<usize, Error> {
     let mut next: Option<String> = None;
     let mut total = 0;
     loop {
@@ -210,7 +286,7 @@ async fn page_all(http: &reqwest::Client, node: &Node, url: &str) -> Result<usiz
             let rest = &head[at + 8..];
             rest.find('"').map(|end| rest[..end].to_owned())
         });
-        total += count_objects(&body);
+        total += if count { count_objects(&body) } else { 0 };
         if next.is_none() {
             return Ok(total);
         }
@@ -244,6 +320,20 @@ fn count_objects(body: &[u8]) -> usize {
         }
     }
     n
+}
+
+/// CPU seconds this process (server and client) used so far, from /proc; 100 Hz.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let rest = stat.rsplit(") ").next().unwrap_or_default();
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn synthetic_id(i: usize) -> String {
