@@ -45,8 +45,9 @@ pub struct Args {
     /// The collection to import into: its id or alias.
     #[arg(long, short)]
     collection: String,
-    /// Objects stored per database transaction.
-    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    /// Objects stored per database transaction. Larger batches write each index
+    /// page fewer times; each batch in flight holds its objects in memory.
+    #[arg(long, default_value_t = 5000, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     batch_size: u32,
     /// Largest single object accepted, in bytes; larger ones are rejected.
     #[arg(long, default_value_t = ReaderLimits::default().max_object_bytes, value_name = "BYTES")]
@@ -86,8 +87,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let summary = runtime.block_on(async {
         let store = node.open_existing_store().await?;
         let collection = node::find_collection(store.as_ref(), &args.collection).await?;
-        // A small queue: the reader stays a few batches ahead of the database, no more.
-        let (sender, receiver) = mpsc::channel(4);
+        // A small queue: the reader stays a batch or two ahead of the database, no
+        // more, so memory is a few batches whatever the size of the input.
+        let (sender, receiver) = mpsc::channel(2);
         let reader_bar = bar.clone();
         let files = args.files.clone();
         let limits = ReaderLimits {
