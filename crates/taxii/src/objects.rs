@@ -7,13 +7,16 @@
 //! with a complete status that lists every object. Reading serves the stored
 //! bytes spliced into the envelope.
 
+use std::ops::ControlFlow;
+
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::Response;
 use bytes::Bytes;
-use stix::Severity;
-use stix::bundle::{ObjectReader, ReadError, ReaderLimits, Shape};
+use stix::bundle::{ObjectReader, ParsedObject, ReadError, ReaderLimits, Shape};
+use stix::json::{self, Value};
+use stix::{Diagnostic, Severity};
 use store::{DeleteFilter, NewObject, Provenance, StatusDetail};
 
 use crate::auth::{self, Need};
@@ -253,62 +256,64 @@ fn failure(id: String, version: String, message: String) -> Item {
 /// Reads every object of an envelope and validates each. A broken envelope
 /// (not JSON, not an object with an `objects` list, truncated) is a 422 and
 /// nothing of it is stored; a bad object is only that object's failure.
+///
+/// Each object is parsed once, where it lies in the body, and its bytes are
+/// copied once, into the [`NewObject`] that goes to the store.
 fn read_envelope(body: &[u8], max_object_bytes: u64) -> Result<Vec<Item>, TaxiiError> {
+    // A list at the top is never an envelope: say so before reading any of it.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(not_an_envelope());
+    }
     let limits = ReaderLimits {
         max_object_bytes: usize::try_from(max_object_bytes).unwrap_or(usize::MAX),
     };
     let mut reader = ObjectReader::with_limits(body, limits);
     let mut items = Vec::new();
-    loop {
-        match reader.next_object() {
-            Ok(Some(raw)) => {
-                // `raw` borrows the reader; take what is needed first.
-                let (bytes, index) = (raw.bytes.to_vec(), raw.index);
-                if reader.shape() == Some(Shape::Single) && is_empty_envelope(&bytes) {
-                    // `{}` or `{"more": false}`: an envelope without objects (§3.7).
-                    return Ok(Vec::new());
+    let mut diagnostics = Vec::new();
+    // Whether the first value read had only envelope properties; it matters when the
+    // body turns out to be a single top-level object rather than a list of objects.
+    let mut first_is_empty_envelope = false;
+    let end = reader.for_each_parsed(json::Limits::default(), |item| {
+        let item = match item {
+            Ok(parsed) => {
+                if items.is_empty() {
+                    first_is_empty_envelope = parsed.value.as_ref().is_ok_and(is_empty_envelope);
                 }
-                if reader_shape_is_not_envelope(reader.shape()) {
-                    return Err(not_an_envelope());
-                }
-                items.push(check_object(bytes, index));
+                check_object(&parsed, &mut diagnostics)
             }
-            Ok(None) => break,
-            Err(ReadError::TooLarge { index, limit, .. }) => items.push(failure(
+            Err(ReadError::TooLarge { index, limit, .. }) => failure(
                 format!("objects[{index}]"),
                 String::new(),
                 format!("the object is larger than {limit} bytes"),
-            )),
+            ),
             // Skipped objects (not UTF-8): only that object fails.
-            Err(e) if e.is_recoverable() => items.push(failure(
+            Err(e) => failure(
                 format!("objects[{}]", e.object_index().unwrap_or_default()),
                 String::new(),
                 e.to_string(),
-            )),
-            Err(e) => {
-                return Err(TaxiiError::Unprocessable(format!(
-                    "the request body is not a readable TAXII envelope: {e}"
-                )));
-            }
-        }
+            ),
+        };
+        items.push(item);
+        ControlFlow::Continue(())
+    });
+    if let Err(e) = end {
+        return Err(TaxiiError::Unprocessable(format!(
+            "the request body is not a readable TAXII envelope: {e}"
+        )));
     }
-    if reader_shape_is_not_envelope(reader.shape()) {
-        return Err(not_an_envelope());
+    match reader.shape() {
+        Some(Shape::Container) => Ok(items),
+        // `{}` or `{"more": false}`: an envelope without objects (§3.7).
+        Some(Shape::Single) if first_is_empty_envelope => Ok(Vec::new()),
+        _ => Err(not_an_envelope()),
     }
-    Ok(items)
 }
 
 /// A top-level object with only envelope properties and no `objects` list.
-fn is_empty_envelope(bytes: &[u8]) -> bool {
-    stix::json::parse(bytes).is_ok_and(|value| {
-        value.as_object().is_some_and(|map| {
-            map.get("type").is_none() && map.get("id").is_none() && map.get("objects").is_none()
-        })
+fn is_empty_envelope(value: &Value<'_>) -> bool {
+    value.as_object().is_some_and(|map| {
+        map.get("type").is_none() && map.get("id").is_none() && map.get("objects").is_none()
     })
-}
-
-fn reader_shape_is_not_envelope(shape: Option<Shape>) -> bool {
-    !matches!(shape, Some(Shape::Container))
 }
 
 fn not_an_envelope() -> TaxiiError {
@@ -318,14 +323,15 @@ fn not_an_envelope() -> TaxiiError {
     )
 }
 
-/// Parses and validates one object; the first error is its failure message.
-fn check_object(bytes: Vec<u8>, index: usize) -> Item {
-    let fallback_id = format!("objects[{index}]");
-    let value = match stix::json::parse(&bytes) {
+/// Validates one parsed object; the first error is its failure message.
+/// `diagnostics` is scratch space reused between objects.
+fn check_object(parsed: &ParsedObject<'_>, diagnostics: &mut Vec<Diagnostic>) -> Item {
+    let fallback_id = || format!("objects[{}]", parsed.raw.index);
+    let value = match &parsed.value {
         Ok(value) => value,
         Err(e) => {
             return failure(
-                fallback_id,
+                fallback_id(),
                 String::new(),
                 format!(
                     "not valid JSON at byte {} of the object: {}",
@@ -335,22 +341,28 @@ fn check_object(bytes: Vec<u8>, index: usize) -> Item {
         }
     };
     let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-    let id = text("id").unwrap_or_else(|| fallback_id.clone());
-    let version = text("modified")
-        .or_else(|| text("created"))
-        .unwrap_or_default();
     let Some(map) = value.as_object() else {
-        return failure(id, version, "the object is not a JSON object".into());
+        return failure(
+            fallback_id(),
+            String::new(),
+            "the object is not a JSON object".into(),
+        );
     };
-    if let Some(error) = stix::validate_object(&value)
-        .into_iter()
-        .find(|d| d.severity == Severity::Error)
-    {
-        return failure(id, version, error.to_string());
+    diagnostics.clear();
+    stix::validate::validate_object_into(value, diagnostics);
+    let failed = |message: String| {
+        let id = text("id").unwrap_or_else(fallback_id);
+        let version = text("modified")
+            .or_else(|| text("created"))
+            .unwrap_or_default();
+        failure(id, version, message)
+    };
+    if let Some(error) = diagnostics.iter().find(|d| d.severity == Severity::Error) {
+        return failed(error.to_string());
     }
-    match NewObject::from_object(bytes.to_vec(), map) {
+    match NewObject::from_object(parsed.raw.bytes.to_vec(), map) {
         Ok(object) => Item::Valid(Box::new(object)),
-        Err(e) => failure(id, version, e.to_string()),
+        Err(e) => failed(e.to_string()),
     }
 }
 

@@ -3,13 +3,14 @@
 //! never stopping the others.
 
 use std::io::{self, IsTerminal, Write};
+use std::ops::ControlFlow;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use stix::bundle::{ObjectReader, ReadError, ReaderLimits};
-use stix::{Severity, json};
+use stix::bundle::{ObjectReader, ParsedObject, ReaderLimits};
+use stix::{Diagnostic, Severity, json};
 use store::{AddOutcome, NewObject, Provenance, Store};
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -44,8 +45,9 @@ pub struct Args {
     /// The collection to import into: its id or alias.
     #[arg(long, short)]
     collection: String,
-    /// Objects stored per database transaction.
-    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    /// Objects stored per database transaction. Larger batches write each index
+    /// page fewer times; each batch in flight holds its objects in memory.
+    #[arg(long, default_value_t = 5000, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     batch_size: u32,
     /// Largest single object accepted, in bytes; larger ones are rejected.
     #[arg(long, default_value_t = ReaderLimits::default().max_object_bytes, value_name = "BYTES")]
@@ -85,8 +87,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let summary = runtime.block_on(async {
         let store = node.open_existing_store().await?;
         let collection = node::find_collection(store.as_ref(), &args.collection).await?;
-        // A small queue: the reader stays a few batches ahead of the database, no more.
-        let (sender, receiver) = mpsc::channel(4);
+        // A small queue: the reader stays a batch or two ahead of the database, no
+        // more, so memory is a few batches whatever the size of the input.
+        let (sender, receiver) = mpsc::channel(2);
         let reader_bar = bar.clone();
         let files = args.files.clone();
         let limits = ReaderLimits {
@@ -171,51 +174,54 @@ fn read_files(
         };
         let mut objects = ObjectReader::with_limits(reader, limits);
         let mut batch = Vec::with_capacity(batch_size);
-        loop {
-            let sent = match objects.next_object() {
-                Ok(Some(raw)) => {
-                    bar.inc(1);
-                    match intake(raw.bytes) {
-                        Ok(object) => {
-                            batch.push(object);
-                            if batch.len() < batch_size {
-                                continue;
-                            }
-                            sender.blocking_send(Message::Batch {
-                                source: source.clone(),
-                                objects: std::mem::replace(
-                                    &mut batch,
-                                    Vec::with_capacity(batch_size),
-                                ),
-                            })
+        let mut diagnostics = Vec::new();
+        let mut gone = false;
+        // One pass per object: parsed where it lies in the reader's buffer, validated,
+        // its columns derived; only its bytes are copied, once, to cross to the store.
+        let end = objects.for_each_parsed(json::Limits::default(), |item| {
+            bar.inc(1);
+            let sent = match item {
+                Ok(parsed) => match intake(&parsed, &mut diagnostics) {
+                    Ok(object) => {
+                        batch.push(object);
+                        if batch.len() < batch_size {
+                            return ControlFlow::Continue(());
                         }
-                        Err((id, reason)) => reject(
-                            id.unwrap_or_else(|| format!("objects[{}]", raw.index)),
-                            reason,
-                        ),
+                        sender.blocking_send(Message::Batch {
+                            source: source.clone(),
+                            objects: std::mem::replace(&mut batch, Vec::with_capacity(batch_size)),
+                        })
                     }
-                }
-                Ok(None) => break,
-                Err(error) => {
-                    let object = match &error {
-                        ReadError::TooLarge { index, .. } => format!("objects[{index}]"),
-                        _ => "-".to_owned(),
-                    };
-                    let stop = !error.is_recoverable();
-                    let reason = if stop {
-                        format!("{error}; the rest of the file was not read")
-                    } else {
-                        error.to_string()
-                    };
-                    if reject(object, reason).is_err() || stop {
-                        break;
-                    }
-                    continue;
-                }
+                    Err((id, reason)) => reject(
+                        id.unwrap_or_else(|| format!("objects[{}]", parsed.raw.index)),
+                        reason,
+                    ),
+                },
+                // Skipped objects (too large, not UTF-8): only that object fails.
+                Err(error) => reject(
+                    error
+                        .object_index()
+                        .map_or_else(|| "-".to_owned(), |i| format!("objects[{i}]")),
+                    error.to_string(),
+                ),
             };
             if sent.is_err() {
-                return;
+                gone = true;
+                return ControlFlow::Break(());
             }
+            ControlFlow::Continue(())
+        });
+        if gone {
+            return;
+        }
+        if let Err(error) = end
+            && reject(
+                "-".to_owned(),
+                format!("{error}; the rest of the file was not read"),
+            )
+            .is_err()
+        {
+            return;
         }
         if !batch.is_empty()
             && sender
@@ -230,14 +236,22 @@ fn read_files(
     }
 }
 
-/// Parses and validates one object; on rejection, its id (if it has one) and the reason.
-fn intake(bytes: &[u8]) -> Result<NewObject, (Option<String>, String)> {
-    let value = json::parse(bytes).map_err(|e| (None, format!("invalid JSON: {}", e.kind)))?;
+/// Validates one parsed object and derives its columns; on rejection, its id (if it
+/// has one) and the reason. `diagnostics` is scratch space reused between objects.
+fn intake(
+    parsed: &ParsedObject<'_>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<NewObject, (Option<String>, String)> {
+    let value = match &parsed.value {
+        Ok(value) => value,
+        Err(e) => return Err((None, format!("invalid JSON: {}", e.kind))),
+    };
     let Some(map) = value.as_object() else {
         return Err((None, "not a JSON object".to_owned()));
     };
-    let id = map.get("id").and_then(|v| v.as_str()).map(str::to_owned);
-    let diagnostics = stix::validate_object(&value);
+    let id = || map.get("id").and_then(|v| v.as_str()).map(str::to_owned);
+    diagnostics.clear();
+    stix::validate::validate_object_into(value, diagnostics);
     let mut errors = diagnostics.iter().filter(|d| d.severity == Severity::Error);
     if let Some(first) = errors.next() {
         let more = errors.count();
@@ -255,11 +269,11 @@ fn intake(bytes: &[u8]) -> Result<NewObject, (Option<String>, String)> {
             String::new()
         };
         return Err((
-            id,
+            id(),
             format!("{property}{} [{}]{also}", first.message, first.rule),
         ));
     }
-    NewObject::from_object(bytes.to_vec(), map).map_err(|e| (id, e.to_string()))
+    NewObject::from_object(parsed.raw.bytes.to_vec(), map).map_err(|e| (id(), e.to_string()))
 }
 
 /// Stores batches as they come and prints rejections.
@@ -313,6 +327,21 @@ fn count(summary: &mut Summary, outcomes: &[AddOutcome]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use stix::bundle::RawObject;
+
+    /// `intake` on `bytes` as the reader would hand them over.
+    fn intake(bytes: &[u8]) -> Result<NewObject, (Option<String>, String)> {
+        let parsed = ParsedObject {
+            raw: RawObject {
+                bytes,
+                index: 0,
+                offset: 0,
+            },
+            value: json::parse(bytes),
+        };
+        super::intake(&parsed, &mut Vec::new())
+    }
 
     #[test]
     fn intake_names_the_object_and_the_first_error() {

@@ -149,14 +149,21 @@ pub fn revoke_token(conn: &Connection, account: &str, name: &str) -> Result<()> 
     expect_one(n, "token", name)
 }
 
+/// The token lookup every request makes. A subquery, not a join: SQLite prepared
+/// the join again on every call (the planner reads its bound value).
+const ACCOUNT_BY_TOKEN: &str = "SELECT a.name, a.admin, a.password_hash IS NOT NULL, a.created \
+     FROM accounts a WHERE a.seq = (SELECT account FROM tokens WHERE hash = ?1)";
+
+/// The rights lookup every collection request makes, by row numbers (see [`ACCOUNT_BY_TOKEN`]).
+const RIGHTS_OF: &str =
+    "SELECT can_read, can_write FROM rights WHERE account = ?1 AND collection = ?2";
+
 pub fn account_by_token(conn: &Connection, hash: &TokenHash) -> Result<Account> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM tokens t JOIN accounts a ON a.seq = t.account WHERE t.hash = ?1"
-    ))?
-    .query_row([&hash.0[..]], account_row)
-    .optional()?
-    // The key is never echoed: it is a secret's hash.
-    .ok_or_else(|| StoreError::not_found("token", "(hidden)"))
+    conn.prepare_cached(ACCOUNT_BY_TOKEN)?
+        .query_row([&hash.0[..]], account_row)
+        .optional()?
+        // The key is never echoed: it is a secret's hash.
+        .ok_or_else(|| StoreError::not_found("token", "(hidden)"))
 }
 
 pub fn set_rights(
@@ -191,33 +198,19 @@ pub fn revoke_rights(conn: &Connection, account: &str, collection: Uuid) -> Resu
 }
 
 pub fn rights(conn: &Connection, account: &str, collection: Uuid) -> Result<Rights> {
+    // Which of the two is missing, if one is; then no row means no rights.
+    let account_seq = seq(conn, account)?;
+    let collection_seq = collections::seq(conn, collection)?;
     let found = conn
-        .prepare_cached(
-            "SELECT r.can_read, r.can_write FROM accounts a CROSS JOIN collections c \
-             LEFT JOIN rights r ON r.account = a.seq AND r.collection = c.seq \
-             WHERE a.name = ?1 AND c.id = ?2",
-        )?
-        .query_row(params![account, collection.to_string()], |row| {
-            Ok((
-                row.get::<_, Option<bool>>(0)?,
-                row.get::<_, Option<bool>>(1)?,
-            ))
+        .prepare_cached(RIGHTS_OF)?
+        .query_row(params![account_seq, collection_seq], |row| {
+            Ok(Rights {
+                read: row.get(0)?,
+                write: row.get(1)?,
+            })
         })
         .optional()?;
-    match found {
-        Some((read, write)) => Ok(Rights {
-            read: read.unwrap_or(false),
-            write: write.unwrap_or(false),
-        }),
-        // Say which of the two is missing.
-        None => {
-            seq(conn, account)?;
-            collections::seq(conn, collection)?;
-            Err(StoreError::backend(
-                "rights lookup found neither row nor absence",
-            ))
-        }
-    }
+    Ok(found.unwrap_or_default())
 }
 
 fn grants(conn: &Connection, condition: &str, key: &str) -> Result<Vec<Grant>> {
@@ -253,4 +246,62 @@ pub fn grants_of_account(conn: &Connection, account: &str) -> Result<Vec<Grant>>
 pub fn grants_on_collection(conn: &Connection, collection: Uuid) -> Result<Vec<Grant>> {
     collections::seq(conn, collection)?;
     grants(conn, "c.id = ?1", &collection.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::account::NewAccount;
+    use crate::collection::NewCollection;
+    use crate::time::ManualClock;
+
+    /// The lookups every request makes are prepared once per connection.
+    #[test]
+    fn request_lookups_reuse_their_statements() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrate::migrate(&mut conn).unwrap();
+        let clock = ManualClock::new(Micros(1));
+        let collection = Uuid::new_v4();
+        collections::create(
+            &conn,
+            &clock,
+            NewCollection {
+                id: collection,
+                title: "t".into(),
+                description: None,
+                alias: None,
+            },
+        )
+        .unwrap();
+        for name in ["a", "b"] {
+            create(
+                &conn,
+                &clock,
+                NewAccount {
+                    name: name.into(),
+                    admin: false,
+                },
+            )
+            .unwrap();
+        }
+        let rw = Rights {
+            read: true,
+            write: true,
+        };
+        set_rights(&conn, "a", collection, rw).unwrap();
+        for (name, byte) in [("a", 1), ("b", 2), ("a", 3)] {
+            assert!(account_by_token(&conn, &TokenHash([byte; 32])).is_err());
+            let expected = if name == "a" { rw } else { Rights::default() };
+            assert_eq!(rights(&conn, name, collection).unwrap(), expected);
+        }
+        for sql in [ACCOUNT_BY_TOKEN, RIGHTS_OF] {
+            let stmt = conn.prepare_cached(sql).unwrap();
+            assert_eq!(stmt.get_status(rusqlite::StatementStatus::Run), 3, "{sql}");
+            assert_eq!(
+                stmt.get_status(rusqlite::StatementStatus::RePrepare),
+                0,
+                "{sql}"
+            );
+        }
+    }
 }

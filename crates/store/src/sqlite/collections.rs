@@ -84,17 +84,25 @@ pub fn get(conn: &Connection, id: Uuid) -> Result<Collection> {
 }
 
 pub fn find(conn: &Connection, key: &str) -> Result<Collection> {
-    // A UUID is matched in its canonical lowercase form; anything else only as an alias.
-    let as_id = Uuid::parse_str(key)
-        .map(|u| u.to_string())
-        .unwrap_or_default();
-    let found = conn
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM collections WHERE id = ?1 OR alias = ?2 \
-             ORDER BY id = ?1 DESC LIMIT 1"
-        ))?
-        .query_row(params![as_id, key], row)
-        .optional()?;
+    // A UUID is matched in its canonical lowercase form, and an id match wins over an
+    // alias. Two plain lookups rather than one `id = ?1 OR alias = ?2` ordered
+    // statement: SQLite prepared that one again on every call (every request).
+    let by_id = match Uuid::parse_str(key) {
+        Ok(id) => conn
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM collections WHERE id = ?1"))?
+            .query_row([id.to_string()], row)
+            .optional()?,
+        Err(_) => None,
+    };
+    let found = match by_id {
+        Some(found) => Some(found),
+        None => conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM collections WHERE alias = ?1"
+            ))?
+            .query_row([key], row)
+            .optional()?,
+    };
     from_row(found.ok_or_else(|| StoreError::not_found("collection", key))?)
 }
 
@@ -129,4 +137,53 @@ pub fn counts(conn: &Connection) -> Result<Vec<CollectionCount>> {
         })
     })
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::ManualClock;
+
+    /// Every request looks its collection up: the statements must be prepared once.
+    #[test]
+    fn finding_a_collection_reuses_its_statements() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrate::migrate(&mut conn).unwrap();
+        let clock = ManualClock::new(Micros(1));
+        let mut ids = Vec::new();
+        for alias in ["a", "b", "c"] {
+            let id = Uuid::new_v4();
+            create(
+                &conn,
+                &clock,
+                NewCollection {
+                    id,
+                    title: alias.into(),
+                    description: None,
+                    alias: Some(alias.into()),
+                },
+            )
+            .unwrap();
+            ids.push(id);
+        }
+        for (id, alias) in ids.iter().zip(["a", "b", "c"]) {
+            assert_eq!(find(&conn, &id.to_string()).unwrap().id, *id);
+            assert_eq!(find(&conn, alias).unwrap().id, *id);
+        }
+        for sql in [
+            format!("SELECT {COLUMNS} FROM collections WHERE id = ?1"),
+            format!("SELECT {COLUMNS} FROM collections WHERE alias = ?1"),
+        ] {
+            let stmt = conn.prepare_cached(&sql).unwrap();
+            assert!(
+                stmt.get_status(rusqlite::StatementStatus::Run) >= 3,
+                "{sql}"
+            );
+            assert_eq!(
+                stmt.get_status(rusqlite::StatementStatus::RePrepare),
+                0,
+                "{sql}"
+            );
+        }
+    }
 }

@@ -262,8 +262,13 @@ fn query_sql(seq: i64, query: &ObjectQuery, with_bytes: bool) -> (String, Vec<Va
         .map_or(i64::MIN, |m| m.0);
     // Without statistics SQLite prefers walking the date_added index to avoid a sort,
     // even for one id in a million rows; an id lookup must go through its own index.
+    //
+    // The collection and the limit are integers written into the text, not bound:
+    // SQLite's planner reads their values (to match the partial index, to cost the
+    // LIMIT), and a statement whose plan read a bound value is prepared again every
+    // time that parameter is bound. Bound, every page cost a fresh prepare.
     let mut sql = format!(
-        "SELECT {RECORD_COLUMNS}{} FROM objects{} WHERE collection = ? AND date_added > ?",
+        "SELECT {RECORD_COLUMNS}{} FROM objects{} WHERE collection = {seq} AND date_added > ?",
         if with_bytes { ", bytes" } else { "" },
         if query.ids.is_empty() {
             ""
@@ -271,7 +276,7 @@ fn query_sql(seq: i64, query: &ObjectQuery, with_bytes: bool) -> (String, Vec<Va
             " INDEXED BY objects_by_version"
         }
     );
-    let mut args = vec![Value::Integer(seq), Value::Integer(after)];
+    let mut args = vec![Value::Integer(after)];
     if !query.ids.is_empty() {
         sql.push_str(&format!(" AND id IN ({})", placeholders(query.ids.len())));
         args.extend(query.ids.iter().cloned().map(Value::Text));
@@ -284,10 +289,9 @@ fn query_sql(seq: i64, query: &ObjectQuery, with_bytes: bool) -> (String, Vec<Va
         args.extend(query.types.iter().cloned().map(Value::Text));
     }
     version_conditions(&mut sql, &mut args, &query.versions, &query.spec_versions);
-    sql.push_str(" ORDER BY date_added LIMIT ?");
     // One more than asked, to learn whether there are more.
     let fetch = i64::try_from(query.limit).unwrap_or(i64::MAX - 1) + 1;
-    args.push(Value::Integer(fetch));
+    sql.push_str(&format!(" ORDER BY date_added LIMIT {fetch}"));
     (sql, args)
 }
 
@@ -434,6 +438,41 @@ mod tests {
                 .join("\n");
             assert!(plan.contains("objects_by_version"), "{sql}\n{plan}");
         }
+    }
+
+    /// A page query is prepared once per connection, not again for every page: a
+    /// value the planner reads must not be a bound parameter.
+    #[test]
+    fn paging_reuses_its_prepared_statement() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrate::migrate(&mut conn).unwrap();
+        let collection = Uuid::new_v4();
+        conn.execute(
+            "INSERT INTO collections (seq, id, title, created) VALUES (7, ?1, 't', 0)",
+            [collection.to_string()],
+        )
+        .unwrap();
+        for after in [1, 2, 3] {
+            let query = ObjectQuery {
+                next: Some(Cursor {
+                    after: Micros(after),
+                }),
+                limit: 10,
+                ..ObjectQuery::default()
+            };
+            objects(&conn, collection, &query).unwrap();
+        }
+        let (sql, _) = query_sql(
+            7,
+            &ObjectQuery {
+                limit: 10,
+                ..ObjectQuery::default()
+            },
+            true,
+        );
+        let stmt = conn.prepare_cached(&sql).unwrap();
+        assert_eq!(stmt.get_status(rusqlite::StatementStatus::Run), 3);
+        assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
     }
 
     #[test]
