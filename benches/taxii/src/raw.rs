@@ -32,6 +32,11 @@ pub fn run(db: &Path, objects: u64, seed: u64, batch: u64, samples: u64) -> anyh
         let _ = std::fs::remove_file(&name);
     }
     let mut conn = Connection::open(db)?;
+    // The store's own settings (crates/store/src/sqlite/mod.rs): the limit must be
+    // measured with the same page size and caches, or the ratios flatter the store.
+    conn.pragma_update(None, "page_size", 65536)?;
+    conn.pragma_update(None, "cache_size", -(64 * 1024))?;
+    conn.pragma_update(None, "mmap_size", 1i64 << 31)?;
     conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.execute_batch(SCHEMA)?;
