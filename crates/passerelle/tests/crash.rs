@@ -4,6 +4,9 @@
 //! its status is still readable, nothing served is partial or foreign, and the
 //! database passes SQLite's integrity check (`Store::integrity_check`).
 
+// Test support: a failed setup step should stop the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::collections::{HashMap, HashSet};

@@ -2,6 +2,8 @@
 //! bundle round trip byte for byte, idempotent re-import, rejected objects
 //! reported without stopping the others, gzip and standard input.
 
+// Test support: a failed setup step should stop the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg(unix)]
 
 mod common;

@@ -2,6 +2,8 @@
 //! `serve` (plain and TLS) with a real HTTP request and a clean exit on
 //! SIGTERM, configuration errors, and the account, token and collection commands.
 
+// Test support: a failed setup step should stop the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg(unix)]
 
 mod common;

@@ -1,6 +1,9 @@
 //! `passerelle validate` as a user runs it: real processes, real files,
 //! exit codes, both output formats, stdin, gzip, and hostile input.
 
+// Test support: a failed setup step should stop the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

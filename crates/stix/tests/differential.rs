@@ -22,6 +22,9 @@
 //! Set `PASSERELLE_DIFFERENTIAL_REPORT=<path>` to write every disagreement, in
 //! full, to a file; the test output shows them grouped, with examples.
 
+// Test and measurement code: a failed step should stop with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::io::Read;

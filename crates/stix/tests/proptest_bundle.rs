@@ -3,6 +3,9 @@
 //! keeps the other top-level properties as the header, and skips exactly the
 //! elements larger than its limit, however the input arrives.
 
+// Test support: a failed setup step should stop the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod proptest_support;
 
 use std::io::{self, Read};

@@ -1,6 +1,9 @@
 //! Runs the store test suite against SQLite, each behaviour in a fresh temporary folder,
 //! plus what only SQLite has: reopening the file, migrations, the schema version guard.
 
+// Test and measurement code: a failed step should stop with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 
 use store::testsuite::{self, ALL};

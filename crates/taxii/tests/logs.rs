@@ -1,6 +1,9 @@
 //! What the server logs: one span per request with its id, method, path,
 //! status and latency, and never a token, a password or a body.
 
+// Test and measurement code: a failed step should stop with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "http/common.rs"]
 mod common;
 

@@ -2,6 +2,8 @@
 //! their output, a `serve` process waited on until it prints its URL, and a
 //! minimal HTTP/1.1 client (plain or TLS) so requests cross a real socket.
 
+// Test support: a failed setup step should stop the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};

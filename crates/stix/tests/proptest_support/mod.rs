@@ -3,6 +3,8 @@
 //! writer that spaces and escapes them differently from `stix::json::to_string`,
 //! so the parser sees more than one spelling of each value.
 
+// Test support: a failed setup step should stop the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![allow(dead_code)]
 
 use std::borrow::Cow;

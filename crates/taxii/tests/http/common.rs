@@ -1,6 +1,8 @@
 //! A TAXII node started in-process on a SQLite store in a temporary folder,
 //! with accounts for every permission case, and a client for it.
 
+// Test and measurement code: a failed step should stop with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![allow(dead_code)]
 
 use std::io::Read as _;

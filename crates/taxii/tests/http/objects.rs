@@ -1,5 +1,8 @@
 //! Add, read, list versions of, and delete objects; every filter.
 
+// Test and measurement code: a failed step should stop with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use reqwest::Method;
 use serde_json::{Value, json};
 

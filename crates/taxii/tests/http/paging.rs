@@ -1,6 +1,9 @@
 //! Pagination (§3.5): limit, more, next, and added_after with the
 //! X-TAXII-Date-Added-Last header; the server's cap on page size.
 
+// Test and measurement code: a failed step should stop with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use serde_json::Value;
 use taxii::Settings;
 
