@@ -34,6 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ["store", bundle] => store_level(bundle),
         ["fill", dir, n] => fill(dir, n.parse()?),
         ["scale", dir, n, tail] => scale(dir, n.parse()?, tail.parse()?),
+        ["sizes", dir] => sizes(dir),
         _ => Err(
             "usage: store_perf raw BUNDLE | store BUNDLE | fill DIR N | scale DIR N TAIL".into(),
         ),
@@ -288,6 +289,35 @@ fn scale(dir: &str, n: usize, tail: usize) -> Result<(), Box<dyn std::error::Err
         );
         Ok(())
     })
+}
+
+/// Pages of each table and index of the store in `dir` (SQLite's dbstat).
+fn sizes(dir: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let path = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "sqlite" || x == "db"))
+        .ok_or("no database file")?;
+    let conn = rusqlite::Connection::open(path)?;
+    let mut stmt = conn.prepare(
+        "SELECT name, count(*), sum(pgsize), sum(payload) FROM dbstat GROUP BY name ORDER BY 3 DESC",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, i64>(3)?,
+        ))
+    })?;
+    for row in rows {
+        let (name, pages, bytes, payload) = row?;
+        println!(
+            "{name:32} {pages:>9} pages {:>8.1} MB  payload {:>8.1} MB",
+            bytes as f64 / 1e6,
+            payload as f64 / 1e6
+        );
+    }
+    Ok(())
 }
 
 /// A random-looking but reproducible UUID-shaped id for object `i` (splitmix64).

@@ -542,4 +542,41 @@ mod tests {
         });
         assert!(p.contains("objects_by_id_hash"), "{p}");
     }
+
+    /// Two ids with the same hash stay apart: the hash narrows, the text id decides.
+    #[test]
+    fn an_id_hash_collision_never_mixes_objects() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::migrate::migrate(&mut conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO collections (seq, id, title, created) VALUES (1, 'c', 't', 0);",
+        )
+        .unwrap();
+        let shared = id_hash("indicator--a");
+        conn.execute(
+            "INSERT INTO objects (collection, id, id_hash, type, spec_version, version, \
+               version_text, date_added, revoked, media_type, is_first, is_latest, \
+               is_latest_spec, provenance_kind, provenance_name, bytes) \
+             VALUES (1, 'indicator--a', ?1, 'indicator', '2.1', 'v', 'v', 1, 0, 'm', 1, 1, 1, \
+               'import', 'x', x'00')",
+            [shared],
+        )
+        .unwrap();
+        let count = |id: &str| -> usize {
+            conn.prepare(VERSIONS_OF)
+                .unwrap()
+                .query_map(params![1, shared, id], |_| Ok(()))
+                .unwrap()
+                .count()
+        };
+        assert_eq!(count("indicator--a"), 1);
+        assert_eq!(count("indicator--b"), 0);
+    }
+
+    #[test]
+    fn the_id_hash_is_fixed() {
+        // Stored in every row: a change here needs a migration that rehashes.
+        assert_eq!(id_hash(""), 0xcbf2_9ce4_8422_2325_u64 as i64);
+        assert_eq!(id_hash("a"), 0xaf63_dc4c_8601_ec8c_u64 as i64);
+    }
 }
