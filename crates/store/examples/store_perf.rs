@@ -4,6 +4,7 @@
 //! cargo run --release -p store --example store_perf -- raw   BUNDLE   # bare rusqlite limit
 //! cargo run --release -p store --example store_perf -- store BUNDLE   # SqliteStore add + page
 //! cargo run --release -p store --example store_perf -- fill  DIR N    # N synthetic objects into DIR
+//! cargo run --release -p store --example store_perf -- scale DIR N TAIL # N random-id objects, TAIL timed
 //! ```
 //!
 //! `raw` is the machine's limit the issue compares against: the same objects inserted
@@ -32,7 +33,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ["raw", bundle] => raw(bundle),
         ["store", bundle] => store_level(bundle),
         ["fill", dir, n] => fill(dir, n.parse()?),
-        _ => Err("usage: store_perf raw BUNDLE | store BUNDLE | fill DIR N".into()),
+        ["scale", dir, n, tail] => scale(dir, n.parse()?, tail.parse()?),
+        ["sizes", dir] => sizes(dir),
+        _ => Err(
+            "usage: store_perf raw BUNDLE | store BUNDLE | fill DIR N | scale DIR N TAIL".into(),
+        ),
     }
 }
 
@@ -248,15 +253,102 @@ fn fill(dir: &str, n: usize) -> Result<(), Box<dyn std::error::Error>> {
     })
 }
 
+/// `n` synthetic objects with random-looking ids (as real UUIDv4 ids are, so the id
+/// index grows by random inserts), batches of 1,000; times the last `tail` objects.
+fn scale(dir: &str, n: usize, tail: usize) -> Result<(), Box<dyn std::error::Error>> {
+    runtime()?.block_on(async {
+        let store = SqliteStore::open(std::path::Path::new(dir), Arc::new(SystemClock))?;
+        let collection = Uuid::new_v4();
+        store
+            .create_collection(NewCollection {
+                id: collection,
+                title: "scale".into(),
+                description: None,
+                alias: None,
+            })
+            .await?;
+        let provenance = Provenance::Import {
+            source: "scale".into(),
+        };
+        let mut start = timer();
+        let mut done = 0;
+        while done < n {
+            if done == n.saturating_sub(tail) {
+                println!("stored before the timed tail: {}", rate(done, start));
+                start = timer();
+            }
+            let batch: Vec<NewObject> = (done..n.min(done + 1_000))
+                .map(|i| synthetic_with_id(i, &scattered_id(i)))
+                .collect::<Result<_, _>>()?;
+            done += batch.len();
+            store.add_objects(collection, &provenance, batch).await?;
+        }
+        println!(
+            "last {tail} of {n} (random ids, batches of 1,000): {}",
+            rate(tail.min(n), start)
+        );
+        Ok(())
+    })
+}
+
+/// Pages of each table and index of the store in `dir` (SQLite's dbstat).
+fn sizes(dir: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let path = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "sqlite" || x == "db"))
+        .ok_or("no database file")?;
+    let conn = rusqlite::Connection::open(path)?;
+    let mut stmt = conn.prepare(
+        "SELECT name, count(*), sum(pgsize), sum(payload) FROM dbstat GROUP BY name ORDER BY 3 DESC",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, i64>(3)?,
+        ))
+    })?;
+    for row in rows {
+        let (name, pages, bytes, payload) = row?;
+        println!(
+            "{name:32} {pages:>9} pages {:>8.1} MB  payload {:>8.1} MB",
+            bytes as f64 / 1e6,
+            payload as f64 / 1e6
+        );
+    }
+    Ok(())
+}
+
+/// A random-looking but reproducible UUID-shaped id for object `i` (splitmix64).
+fn scattered_id(i: usize) -> String {
+    let mix = |mut z: u64| {
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let a = mix((i as u64).wrapping_add(0x9e37_79b9_7f4a_7c15));
+    let b = mix(a);
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&a.to_be_bytes());
+    bytes[8..].copy_from_slice(&b.to_be_bytes());
+    let u = uuid::Builder::from_random_bytes(bytes).into_uuid();
+    format!("indicator--{u}")
+}
+
 /// The id of synthetic object `i`, so a reader can pick ids at random.
 pub fn synthetic_id(i: usize) -> String {
     format!("indicator--{:08x}-0000-4000-8000-{:012x}", i >> 16, i)
 }
 
 fn synthetic(i: usize) -> Result<NewObject, Box<dyn std::error::Error>> {
+    synthetic_with_id(i, &synthetic_id(i))
+}
+
+fn synthetic_with_id(i: usize, id: &str) -> Result<NewObject, Box<dyn std::error::Error>> {
     let text = format!(
         r#"{{"type":"indicator","spec_version":"2.1","id":"{}","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","name":"Synthetic indicator {i}","description":"A synthetic indicator made for the by-id latency measurement; its text is about as long as a typical ATT&CK object's description would be in a real feed.","indicator_types":["malicious-activity"],"pattern":"[ipv4-addr:value = '10.{}.{}.{}']","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z","labels":["perf"]}}"#,
-        synthetic_id(i),
+        id,
         (i >> 16) & 255,
         (i >> 8) & 255,
         i & 255

@@ -6,10 +6,16 @@ use rusqlite::Connection;
 use crate::error::{Result, StoreError};
 
 /// Every migration, in order; migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_initial",
-    include_str!("../../migrations/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_initial",
+        include_str!("../../migrations/0001_initial.sql"),
+    ),
+    (
+        "0002_id_hash_index",
+        include_str!("../../migrations/0002_id_hash_index.sql"),
+    ),
+];
 
 /// The schema version this program writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -34,9 +40,59 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         let version = index as i64 + 1;
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if *name == "0002_id_hash_index" {
+            fill_id_hashes(&tx)?;
+        }
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
         tracing::info!(migration = name, version, "applied schema migration");
     }
     Ok(())
+}
+
+/// Computes `id_hash` for the rows stored before schema version 2.
+fn fill_id_hashes(tx: &Connection) -> Result<()> {
+    let rows = tx
+        .prepare("SELECT seq, id FROM objects")?
+        .query_map([], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut update = tx.prepare("UPDATE objects SET id_hash = ?1 WHERE seq = ?2")?;
+    for (seq, id) in rows {
+        update.execute(rusqlite::params![super::objects::id_hash(&id), seq])?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A version-1 database keeps its objects findable: the migration hashes stored ids.
+    #[test]
+    fn version_two_hashes_the_ids_already_stored() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0].1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO collections (seq, id, title, created) VALUES (1, 'c', 't', 0);
+             INSERT INTO objects (collection, id, type, spec_version, version, version_text,
+               date_added, revoked, media_type, is_first, is_latest, is_latest_spec,
+               provenance_kind, provenance_name, bytes)
+             VALUES (1, 'indicator--a', 'indicator', '2.1', 'v', 'v', 1, 0, 'm', 1, 1, 1,
+               'import', 'x', x'00');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(schema_version(&conn).unwrap(), SCHEMA_VERSION);
+        let hash: i64 = conn
+            .query_row(
+                "SELECT id_hash FROM objects WHERE id = 'indicator--a'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(hash, super::super::objects::id_hash("indicator--a"));
+    }
 }
