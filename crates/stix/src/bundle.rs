@@ -235,12 +235,16 @@ impl<R: Read> ObjectReader<R> {
         self.base + (text_pos - skew) as u64
     }
 
-    /// Whether `text[start..end]` stands for input that was not valid UTF-8.
-    fn has_replacement(&self, start: usize, end: usize) -> Option<usize> {
+    /// The error for object `index` if `text[start..end]` stands for input that
+    /// was not valid UTF-8 (a U+FFFD the reader put in).
+    fn invalid_utf8(&self, start: usize, end: usize, index: usize) -> Option<ReadError> {
         self.replacements
             .iter()
             .find(|(at, _)| (start..end).contains(at))
-            .map(|(at, _)| *at)
+            .map(|(at, _)| ReadError::InvalidUtf8 {
+                index,
+                offset: self.offset_of(*at),
+            })
     }
 
     /// The next object, `Ok(None)` at the end. After an error that is not
@@ -251,11 +255,8 @@ impl<R: Read> ObjectReader<R> {
         }
         match self.advance(true) {
             Ok(Some(Next::Span(start, end, index))) => {
-                if let Some(at) = self.has_replacement(start, end) {
-                    return Err(ReadError::InvalidUtf8 {
-                        index,
-                        offset: self.offset_of(at),
-                    });
+                if let Some(e) = self.invalid_utf8(start, end, index) {
+                    return Err(e);
                 }
                 Ok(Some(RawObject {
                     bytes: &self.text.as_bytes()[start..end],
@@ -331,11 +332,8 @@ impl<R: Read> ObjectReader<R> {
         limits: json::Limits,
         visit: &mut impl FnMut(Result<ParsedObject<'_>, ReadError>) -> ControlFlow<()>,
     ) -> ControlFlow<()> {
-        if let Some(at) = self.has_replacement(start, end) {
-            return visit(Err(ReadError::InvalidUtf8 {
-                index,
-                offset: self.offset_of(at),
-            }));
+        if let Some(e) = self.invalid_utf8(start, end, index) {
+            return visit(Err(e));
         }
         let text = &self.text[start..end];
         visit(Ok(ParsedObject {
@@ -370,11 +368,8 @@ impl<R: Read> ObjectReader<R> {
                             limit: self.limits.max_object_bytes,
                         })));
                     }
-                    if let Some(at) = self.has_replacement(start, end) {
-                        return Ok(visit(Err(ReadError::InvalidUtf8 {
-                            index,
-                            offset: self.offset_of(at),
-                        })));
+                    if let Some(e) = self.invalid_utf8(start, end, index) {
+                        return Ok(visit(Err(e)));
                     }
                     return Ok(visit(Ok(ParsedObject {
                         raw: RawObject {
@@ -400,11 +395,8 @@ impl<R: Read> ObjectReader<R> {
                     // bytes (rare, so the second parse costs nothing overall).
                     return match self.scan_value("an object", Some(index)) {
                         Ok((start, end)) => {
-                            if let Some(at) = self.has_replacement(start, end) {
-                                return Ok(visit(Err(ReadError::InvalidUtf8 {
-                                    index,
-                                    offset: self.offset_of(at),
-                                })));
+                            if let Some(e) = self.invalid_utf8(start, end, index) {
+                                return Ok(visit(Err(e)));
                             }
                             let bytes = &self.text.as_bytes()[start..end];
                             Ok(visit(Ok(ParsedObject {

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use stix::bundle::{ObjectReader, ParsedObject, ReadError, ReaderLimits, Shape};
 use stix::json::{self, Value};
 use stix::{Diagnostic, Severity};
-use store::{DeleteFilter, NewObject, Provenance, StatusDetail};
+use store::{DeleteFilter, NewObject, ObjectRecord, Page, Provenance, StatusDetail};
 
 use crate::auth::{self, Need};
 use crate::error::TaxiiError;
@@ -41,17 +41,7 @@ pub async fn list(
     let (collection, _) = auth::collection_for(&state, &who, &collection, Need::Read).await?;
     let query = pages::object_query(&state, &filters)?;
     let page = state.store.objects(collection.id, &query).await?;
-    let next = page.next.map(|c| c.encode());
-    let body = write_envelope(
-        page.more,
-        next.as_deref(),
-        page.records.iter().map(|r| r.bytes.as_slice()),
-    );
-    Ok(pages::page_response(
-        body,
-        page.first_added,
-        page.last_added,
-    ))
+    Ok(envelope_response(&page))
 }
 
 /// `GET {api-root}/collections/{id}/objects/{object-id}/`.
@@ -76,17 +66,19 @@ pub async fn get(
             filters::quoted(&object_id)
         )));
     }
-    let next = page.next.map(|c| c.encode());
+    Ok(envelope_response(&page))
+}
+
+/// A page of objects as an envelope: stored bytes spliced in, `more`, `next`
+/// and the `X-TAXII-Date-Added-*` headers.
+fn envelope_response(page: &Page<ObjectRecord>) -> Response {
+    let next = page.next.as_ref().map(|c| c.encode());
     let body = write_envelope(
         page.more,
         next.as_deref(),
         page.records.iter().map(|r| r.bytes.as_slice()),
     );
-    Ok(pages::page_response(
-        body,
-        page.first_added,
-        page.last_added,
-    ))
+    pages::page_response(body, page.first_added, page.last_added)
 }
 
 /// `DELETE {api-root}/collections/{id}/objects/{object-id}/`: removes the
