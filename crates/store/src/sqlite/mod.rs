@@ -19,6 +19,7 @@ use crate::error::{Result, StoreError};
 use crate::time::Clock;
 
 pub use migrate::{SCHEMA_VERSION, schema_version};
+pub use objects::id_hash;
 
 /// The database file's name inside the node's data folder.
 pub const FILE_NAME: &str = "passerelle.db";

@@ -65,7 +65,7 @@ const PER_OBJECT_STATEMENTS: &[&str] = &[
 
 /// The stored 64-bit hash of an object id (FNV-1a): fixed here and in the schema's
 /// data, so it must never change without a migration that recomputes `id_hash`.
-pub(crate) fn id_hash(id: &str) -> i64 {
+pub fn id_hash(id: &str) -> i64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in id.bytes() {
         hash ^= u64::from(byte);
