@@ -15,6 +15,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_id_hash_index",
         include_str!("../../migrations/0002_id_hash_index.sql"),
     ),
+    (
+        "0003_federation",
+        include_str!("../../migrations/0003_federation.sql"),
+    ),
 ];
 
 /// The schema version this program writes.
