@@ -349,6 +349,39 @@ mod tests {
     }
 
     #[test]
+    fn stored_provenance_that_does_not_parse_is_refused() {
+        let partner = Provenance::Partner {
+            partner: "paris".into(),
+            channel: Channel::File,
+            signature: SignatureCheck::Invalid {
+                signer: "identity--x".into(),
+            },
+        };
+        assert_eq!(
+            partner.detail().as_deref(),
+            Some("file invalid identity--x")
+        );
+        assert_eq!(
+            Provenance::from_stored("partner", "paris".into(), partner.detail().as_deref())
+                .unwrap(),
+            partner
+        );
+        for (kind, detail) in [
+            ("partner", None),
+            ("partner", Some("file")),
+            ("partner", Some("email unsigned")),
+            ("partner", Some("pull signed")),
+            ("account", Some("pull unsigned")),
+            ("robot", None),
+        ] {
+            assert!(
+                Provenance::from_stored(kind, "x".into(), detail).is_err(),
+                "{kind} {detail:?}"
+            );
+        }
+    }
+
+    #[test]
     fn columns_from_object() {
         let bytes = br#"{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2016-04-06T20:03:48.000Z","modified":"2016-04-07T20:03:48.000Z","revoked":true,"created_by_ref":"identity--f431f809-377b-45e0-aa1c-6a4751cae5ff","object_marking_refs":["marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"]}"#;
         let value = stix::json::parse(bytes).unwrap();

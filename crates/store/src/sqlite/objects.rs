@@ -614,6 +614,29 @@ mod tests {
         assert!(!p.contains("TEMP B-TREE"), "{p}");
     }
 
+    /// Asking for provenance adds columns and nothing else: the same plan, and without
+    /// it the statement is the one paging always ran.
+    #[test]
+    fn provenance_is_read_only_when_asked() {
+        let plain = ObjectQuery::default();
+        let (sql, _) = query_sql(1, &plain, true);
+        assert_eq!(
+            sql,
+            "SELECT id, version, version_text, date_added, media_type, spec_version, bytes \
+             FROM objects WHERE collection = 1 AND date_added > ? AND is_latest = 1 \
+             AND is_latest_spec = 1 ORDER BY date_added LIMIT 1001"
+        );
+        let with = ObjectQuery {
+            with_provenance: true,
+            ..ObjectQuery::default()
+        };
+        let (sql, _) = query_sql(1, &with, true);
+        assert!(sql.contains(PROVENANCE_COLUMNS), "{sql}");
+        assert_eq!(plan(&with), plan(&plain));
+        let (manifest_sql, _) = query_sql(1, &with, false);
+        assert!(!manifest_sql.contains("provenance"), "{manifest_sql}");
+    }
+
     #[test]
     fn all_versions_page_by_date_added_without_sorting() {
         let p = plan(&ObjectQuery {
