@@ -27,6 +27,9 @@ pub struct Account {
     pub has_password: bool,
     /// When it was created.
     pub created: Micros,
+    /// The partner whose node uses this account (to pull from us over TAXII), if any:
+    /// what it reads goes through that partner's agreement.
+    pub partner: Option<String>,
 }
 
 /// The SHA-256 hash of an API token's secret; the secret itself is never stored.

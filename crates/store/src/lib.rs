@@ -18,6 +18,10 @@
 //! - A batch given to [`Store::add_objects`] is stored in one transaction, durably, before
 //!   the call returns.
 //! - Records are returned as the exact bytes accepted, in `date_added` order.
+//! - The ledger ([`ledger`]) is one hash chain with no gaps in `seq`: a backend reads the
+//!   last entry and appends after it inside one write transaction, so appends never
+//!   interleave. Received and deleted entries are written in the transaction that stores
+//!   or deletes the objects; a sync cursor given with objects or entries is saved in it too.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::future::Future;
@@ -29,7 +33,9 @@ pub mod account;
 pub mod collection;
 pub mod error;
 pub mod health;
+pub mod ledger;
 pub mod object;
+pub mod partner;
 pub mod query;
 pub mod sqlite;
 pub mod status;
@@ -41,7 +47,11 @@ pub use account::{Account, Grant, NewAccount, NewToken, Rights, TokenHash, Token
 pub use collection::{Collection, CollectionCount, NewCollection};
 pub use error::{Result, StoreError};
 pub use health::IntegrityReport;
+pub use ledger::{
+    BreakReason, Direction, LedgerBreak, LedgerEntry, LedgerQuery, LedgerVerifier, NewLedgerEntry,
+};
 pub use object::{AddOutcome, ManifestRecord, NewObject, ObjectRecord, Provenance, Version};
+pub use partner::{Channel, SignatureCheck, SyncCursor, SyncState};
 pub use query::{Cursor, DeleteFilter, ObjectQuery, Page, VersionMatch};
 pub use sqlite::SqliteStore;
 pub use status::{Status, StatusDetail};
@@ -87,11 +97,25 @@ pub trait Store: Send + Sync {
     ///
     /// An object without `modified` or `created` has its `date_added` as version; it is
     /// already present when its newest stored version has the same bytes.
+    ///
+    /// With [`Provenance::Partner`], the same transaction appends one `received` ledger
+    /// entry per version added (none for those already present), with the SHA-256 of its
+    /// bytes, the provenance's partner and channel, and rule `received`.
     fn add_objects<'a>(
         &'a self,
         collection: Uuid,
         provenance: &'a Provenance,
         objects: Vec<NewObject>,
+    ) -> StoreFuture<'a, Vec<AddOutcome>>;
+
+    /// [`Store::add_objects`], and `cursor` saved in the same transaction: a pulled page
+    /// and the position after it are stored together or not at all.
+    fn add_objects_with_cursor<'a>(
+        &'a self,
+        collection: Uuid,
+        provenance: &'a Provenance,
+        objects: Vec<NewObject>,
+        cursor: SyncCursor,
     ) -> StoreFuture<'a, Vec<AddOutcome>>;
 
     /// A page of object versions with their bytes (TAXII Get Objects and Get An Object).
@@ -130,6 +154,9 @@ pub trait Store: Send + Sync {
 
     /// Deletes the versions of object `id` that `filter` selects, keeping the
     /// first/last bookkeeping of the remaining versions right; returns how many were deleted.
+    ///
+    /// The same transaction appends one `deleted` ledger entry per version deleted
+    /// (no partner or channel, the SHA-256 of the stored bytes, rule `local-delete`).
     fn delete_object<'a>(
         &'a self,
         collection: Uuid,
@@ -144,6 +171,51 @@ pub trait Store: Send + Sync {
         id: &'a str,
         version: &'a Version,
     ) -> StoreFuture<'a, Provenance>;
+
+    // ---- ledger ----
+
+    /// Appends entries to the ledger in one transaction, in order, chained after the
+    /// last entry read under the write lock; saves `cursor` in the same transaction if
+    /// given. Returns the entries as stored. [`StoreError::Invalid`] if an entry fails
+    /// [`NewLedgerEntry::check`] (nothing is appended then).
+    fn append_ledger(
+        &self,
+        entries: Vec<NewLedgerEntry>,
+        cursor: Option<SyncCursor>,
+    ) -> StoreFuture<'_, Vec<LedgerEntry>>;
+
+    /// The ledger entries `query` selects, in `seq` order.
+    fn ledger<'a>(&'a self, query: &'a LedgerQuery) -> StoreFuture<'a, Vec<LedgerEntry>>;
+
+    /// The last ledger entry, if any.
+    fn ledger_head(&self) -> StoreFuture<'_, Option<LedgerEntry>>;
+
+    // ---- sync state ----
+
+    /// The saved cursor of one exchange (`collection`: the remote collection id for pull,
+    /// the local one for push and file), if any.
+    fn sync_cursor<'a>(
+        &'a self,
+        partner: &'a str,
+        collection: &'a str,
+        direction: Channel,
+    ) -> StoreFuture<'a, Option<String>>;
+
+    /// Saves one exchange's cursor, replacing the one it had.
+    fn set_sync_cursor(&self, cursor: SyncCursor) -> StoreFuture<'_, ()>;
+
+    /// Records an attempt at one exchange, now: `Ok(objects moved)` sets `last_success`,
+    /// clears `last_error` and adds to `objects`; `Err(message)` sets `last_error`.
+    fn record_sync_attempt<'a>(
+        &'a self,
+        partner: &'a str,
+        collection: &'a str,
+        direction: Channel,
+        outcome: std::result::Result<u64, String>,
+    ) -> StoreFuture<'a, ()>;
+
+    /// Every exchange's state, by partner, collection and channel.
+    fn sync_states(&self) -> StoreFuture<'_, Vec<SyncState>>;
 
     // ---- statuses ----
 
@@ -176,6 +248,14 @@ pub trait Store: Send + Sync {
     /// Sets (or with `None` removes) an account's password hash: an argon2 PHC string,
     /// made by the caller. The store never sees a password.
     fn set_password_hash<'a>(&'a self, name: &'a str, hash: Option<String>) -> StoreFuture<'a, ()>;
+
+    /// Ties an account to a partner (what it reads then goes through that partner's
+    /// agreement), or with `None` unties it.
+    fn set_account_partner<'a>(
+        &'a self,
+        name: &'a str,
+        partner: Option<String>,
+    ) -> StoreFuture<'a, ()>;
 
     /// An account's password hash, if one is set.
     fn password_hash<'a>(&'a self, name: &'a str) -> StoreFuture<'a, Option<String>>;

@@ -10,6 +10,7 @@ use stix::json::Map;
 use stix::markings::Tlp;
 
 use crate::error::{Result, StoreError};
+use crate::partner::{Channel, SignatureCheck};
 use crate::time::Micros;
 
 /// One version of an object: its `modified`, else its `created`, else its `date_added`.
@@ -105,7 +106,7 @@ impl fmt::Display for Version {
 
 /// Who gave the node an object version. Kept per version.
 ///
-/// Issue 4 adds partners (and signature verification status); match with a wildcard arm.
+/// More kinds may come; match with a wildcard arm.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Provenance {
@@ -119,32 +120,73 @@ pub enum Provenance {
         /// Where the objects came from: a file name, or `-` for standard input.
         source: String,
     },
+    /// Received from a partner node (third-party data for egress).
+    Partner {
+        /// The partner's configured name (`paris`).
+        partner: String,
+        /// How it came: pulled from them, pushed by them, or in a file.
+        channel: Channel,
+        /// What checking its signature found.
+        signature: SignatureCheck,
+    },
 }
 
 impl Provenance {
-    /// The kind, as a short stable word a backend stores (`account`, `import`).
+    /// The kind, as a short stable word a backend stores (`account`, `import`, `partner`).
     pub fn kind(&self) -> &'static str {
         match self {
             Provenance::Account { .. } => "account",
             Provenance::Import { .. } => "import",
+            Provenance::Partner { .. } => "partner",
         }
     }
 
-    /// The account name or source.
+    /// The account name, source or partner name.
     pub fn name(&self) -> &str {
         match self {
             Provenance::Account { name } => name,
             Provenance::Import { source } => source,
+            Provenance::Partner { partner, .. } => partner,
         }
     }
 
-    /// Rebuilds a provenance from what [`kind`](Self::kind) and [`name`](Self::name) gave.
-    pub fn from_stored(kind: &str, name: String) -> Result<Provenance> {
-        match kind {
-            "account" => Ok(Provenance::Account { name }),
-            "import" => Ok(Provenance::Import { source: name }),
-            other => Err(StoreError::backend(format!(
-                "unknown provenance kind {other:?}"
+    /// What else a backend stores beside [`kind`](Self::kind) and [`name`](Self::name):
+    /// for a partner, the channel and the [`SignatureCheck`] text form separated by a
+    /// space (`push verified identity--…`, `file unsigned`); `None` for the other kinds.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Provenance::Partner {
+                channel, signature, ..
+            } => Some(format!("{channel} {signature}")),
+            Provenance::Account { .. } | Provenance::Import { .. } => None,
+        }
+    }
+
+    /// Rebuilds a provenance from what [`kind`](Self::kind), [`name`](Self::name) and
+    /// [`detail`](Self::detail) gave. Anything else means the stored row was not
+    /// written by this program: a [`StoreError::Backend`].
+    pub fn from_stored(kind: &str, name: String, detail: Option<&str>) -> Result<Provenance> {
+        match (kind, detail) {
+            ("account", None) => Ok(Provenance::Account { name }),
+            ("import", None) => Ok(Provenance::Import { source: name }),
+            ("partner", Some(detail)) => {
+                let parsed = detail.split_once(' ').and_then(|(channel, signature)| {
+                    Some((channel.parse().ok()?, signature.parse().ok()?))
+                });
+                let (channel, signature) = parsed.ok_or_else(|| {
+                    StoreError::backend(format!(
+                        "stored provenance detail {detail:?} of partner {name:?} \
+                         is not \"<channel> <signature check>\""
+                    ))
+                })?;
+                Ok(Provenance::Partner {
+                    partner: name,
+                    channel,
+                    signature,
+                })
+            }
+            (kind, detail) => Err(StoreError::backend(format!(
+                "unknown stored provenance kind {kind:?} with detail {detail:?}"
             ))),
         }
     }
@@ -285,6 +327,9 @@ pub struct ObjectRecord {
     pub spec_version: String,
     /// The exact JSON bytes accepted, to splice into an envelope unchanged.
     pub bytes: Vec<u8>,
+    /// Who gave us this version, when the query asked for it
+    /// ([`ObjectQuery::with_provenance`](crate::ObjectQuery::with_provenance)); else `None`.
+    pub provenance: Option<Provenance>,
 }
 
 #[cfg(test)]
@@ -301,6 +346,39 @@ mod tests {
         assert_eq!(a.normalised(), "2020-01-01T00:00:00.000000000Z");
         assert!(c > a);
         assert!(Version::parse("2020-13-01T00:00:00Z").is_err());
+    }
+
+    #[test]
+    fn stored_provenance_that_does_not_parse_is_refused() {
+        let partner = Provenance::Partner {
+            partner: "paris".into(),
+            channel: Channel::File,
+            signature: SignatureCheck::Invalid {
+                signer: "identity--x".into(),
+            },
+        };
+        assert_eq!(
+            partner.detail().as_deref(),
+            Some("file invalid identity--x")
+        );
+        assert_eq!(
+            Provenance::from_stored("partner", "paris".into(), partner.detail().as_deref())
+                .unwrap(),
+            partner
+        );
+        for (kind, detail) in [
+            ("partner", None),
+            ("partner", Some("file")),
+            ("partner", Some("email unsigned")),
+            ("partner", Some("pull signed")),
+            ("account", Some("pull unsigned")),
+            ("robot", None),
+        ] {
+            assert!(
+                Provenance::from_stored(kind, "x".into(), detail).is_err(),
+                "{kind} {detail:?}"
+            );
+        }
     }
 
     #[test]

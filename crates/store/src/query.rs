@@ -59,6 +59,10 @@ pub struct ObjectQuery {
     pub limit: usize,
     /// Resume after this position (from a previous page's `next`).
     pub next: Option<Cursor>,
+    /// Whether each [`ObjectRecord`](crate::ObjectRecord) carries its
+    /// [`Provenance`](crate::Provenance) (egress decides a page from it). Off by default:
+    /// reading it costs the plain paging path nothing when not asked. Manifests ignore it.
+    pub with_provenance: bool,
 }
 
 impl ObjectQuery {
@@ -92,6 +96,7 @@ impl Default for ObjectQuery {
             spec_versions: Vec::new(),
             limit: ObjectQuery::DEFAULT_LIMIT,
             next: None,
+            with_provenance: false,
         }
     }
 }

@@ -12,10 +12,12 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
+use crate::ledger;
 use crate::{
-    AddOutcome, Cursor, DeleteFilter, Micros, NewAccount, NewCollection, NewObject, NewToken,
-    ObjectQuery, Provenance, Rights, Status, StatusDetail, Store, StoreError, TokenHash, Version,
-    VersionMatch,
+    AddOutcome, Channel, Cursor, DeleteFilter, Direction, LedgerEntry, LedgerQuery, Micros,
+    NewAccount, NewCollection, NewLedgerEntry, NewObject, NewToken, ObjectQuery, Provenance,
+    Rights, SignatureCheck, Status, StatusDetail, Store, StoreError, SyncCursor, SyncState,
+    TokenHash, Version, VersionMatch,
 };
 use crate::{Clock, ManualClock};
 
@@ -43,6 +45,15 @@ pub const ALL: &[&str] = &[
     "counts",
     "concurrent_writers",
     "first_and_last_match_a_model",
+    "ledger_chain_is_verified",
+    "ledger_concurrent_appends",
+    "received_entries_from_add_objects",
+    "deleted_entries_from_delete_object",
+    "cursor_saved_with_ledger_append",
+    "cursor_saved_with_objects",
+    "sync_attempts_and_states",
+    "provenance_round_trip",
+    "account_partner_link",
     "integrity_check",
 ];
 
@@ -1527,6 +1538,697 @@ async fn join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) 
     JoinAll { futures, outputs }.await
 }
 
+// ---- federation: provenance from partners, the ledger, sync state, partner accounts ----
+
+fn from_partner(partner: &str, channel: Channel, signature: SignatureCheck) -> Provenance {
+    Provenance::Partner {
+        partner: partner.into(),
+        channel,
+        signature,
+    }
+}
+
+fn verified(signer: &str) -> SignatureCheck {
+    SignatureCheck::Verified {
+        signer: signer.into(),
+    }
+}
+
+/// A `disclosed` ledger entry for test object `n`, to `partner`.
+pub fn disclosed(collection: Uuid, partner: &str, n: u128) -> NewLedgerEntry {
+    NewLedgerEntry {
+        direction: Direction::Disclosed,
+        partner: Some(partner.into()),
+        channel: Some(Channel::Push),
+        collection,
+        object_id: object_id(n),
+        version: modified(0),
+        bytes_sha256: ledger::sha256_hex(&indicator(n, &modified(0)).bytes),
+        rule: "own-data".into(),
+    }
+}
+
+async fn whole_ledger(store: &dyn Store) -> Vec<LedgerEntry> {
+    store.ledger(&LedgerQuery::default()).await.unwrap()
+}
+
+fn seqs(entries: &[LedgerEntry]) -> Vec<u64> {
+    entries.iter().map(|e| e.seq).collect()
+}
+
+/// Appends form one chain from entry 1, with no gaps, that [`ledger::verify`] accepts;
+/// the filters select in `seq` order; a bad entry appends nothing.
+pub async fn ledger_chain_is_verified(store: &dyn Store, clock: &ManualClock) {
+    let c = Uuid::from_u128(0xc011);
+    assert_eq!(store.ledger_head().await.unwrap(), None);
+    assert!(store.append_ledger(vec![], None).await.unwrap().is_empty());
+    let mut returned = Vec::new();
+    for (batch, size) in [(0u128, 60u128), (1, 1), (2, 139)] {
+        let partner = if batch == 1 { "madrid" } else { "paris" };
+        let entries = (0..size)
+            .map(|n| disclosed(c, partner, batch * 1000 + n))
+            .collect();
+        returned.extend(store.append_ledger(entries, None).await.unwrap());
+        clock.advance(1_000_000);
+    }
+    let all = whole_ledger(store).await;
+    assert_eq!(all, returned, "append returns the entries as stored");
+    assert_eq!(seqs(&all), (1..=200).collect::<Vec<_>>());
+    assert_eq!(ledger::verify(&all), Ok(200));
+    assert_eq!(all[0].prev_hash, ledger::GENESIS_HASH);
+    assert_eq!(all[0].time, START);
+    assert_eq!(all[60].partner.as_deref(), Some("madrid"));
+    assert_eq!(all[60].object_id, object_id(1000));
+    assert_eq!(store.ledger_head().await.unwrap().as_ref(), all.last());
+
+    let query = |q: LedgerQuery| async move { store.ledger(&q).await.unwrap() };
+    let madrid = query(LedgerQuery {
+        partner: Some("madrid".into()),
+        ..LedgerQuery::default()
+    })
+    .await;
+    assert_eq!(seqs(&madrid), [61]);
+    let page = query(LedgerQuery {
+        partner: Some("paris".into()),
+        after_seq: Some(55),
+        limit: Some(10),
+        ..LedgerQuery::default()
+    })
+    .await;
+    assert_eq!(seqs(&page), [56, 57, 58, 59, 60, 62, 63, 64, 65, 66]);
+    let since = query(LedgerQuery {
+        since: Some(Micros(START.0 + 2_000_000)),
+        ..LedgerQuery::default()
+    })
+    .await;
+    assert_eq!(seqs(&since), (62..=200).collect::<Vec<_>>());
+    assert!(
+        query(LedgerQuery {
+            direction: Some(Direction::Received),
+            ..LedgerQuery::default()
+        })
+        .await
+        .is_empty()
+    );
+    assert_eq!(
+        query(LedgerQuery {
+            direction: Some(Direction::Disclosed),
+            after_seq: Some(198),
+            ..LedgerQuery::default()
+        })
+        .await,
+        all[198..].to_vec()
+    );
+    assert!(matches!(
+        store
+            .ledger(&LedgerQuery {
+                limit: Some(0),
+                ..LedgerQuery::default()
+            })
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+
+    // One bad entry in a batch: nothing of the batch is appended.
+    let bad = NewLedgerEntry {
+        partner: None,
+        ..disclosed(c, "paris", 1)
+    };
+    let err = store
+        .append_ledger(vec![disclosed(c, "paris", 1), bad], None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Invalid(m) if m.contains(&object_id(1)) && m.contains("partner")),
+        "{err:?}"
+    );
+    assert_eq!(whole_ledger(store).await.len(), 200);
+    // The chain continues after a refused batch.
+    let next = store
+        .append_ledger(vec![disclosed(c, "paris", 7)], None)
+        .await
+        .unwrap();
+    assert_eq!(next[0].seq, 201);
+    assert_eq!(next[0].prev_hash, all[199].hash);
+    assert_eq!(ledger::verify(&whole_ledger(store).await), Ok(201));
+}
+
+/// Appends made at the same time (and object adds from partners among them) still form
+/// one chain, each call's entries contiguous.
+pub async fn ledger_concurrent_appends(store: &dyn Store, _clock: &ManualClock) {
+    let c = new_collection(store, 1).await;
+    let appends = (0..8u128).map(|task| {
+        let entries: Vec<NewLedgerEntry> = (0..20)
+            .map(|n| disclosed(c, &format!("partner-{task}"), task * 100 + n))
+            .collect();
+        async move {
+            if task % 4 == 3 {
+                // Received entries come from the object-adding transaction.
+                let objects = (0..20)
+                    .map(|n| indicator(task * 100 + n, &modified(0)))
+                    .collect();
+                let provenance =
+                    from_partner(&format!("partner-{task}"), Channel::Pull, verified("x"));
+                store.add_objects(c, &provenance, objects).await.unwrap();
+            } else {
+                store.append_ledger(entries, None).await.unwrap();
+            }
+        }
+    });
+    join_all(appends).await;
+    let all = whole_ledger(store).await;
+    assert_eq!(all.len(), 160);
+    assert_eq!(ledger::verify(&all), Ok(160));
+    for task in 0..8 {
+        let partner = format!("partner-{task}");
+        let of_task: Vec<u64> = all
+            .iter()
+            .filter(|e| e.partner.as_deref() == Some(partner.as_str()))
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(of_task.len(), 20);
+        assert!(
+            of_task.windows(2).all(|w| w[1] == w[0] + 1),
+            "{partner}'s entries are one run: {of_task:?}"
+        );
+    }
+}
+
+/// Adding objects from a partner writes one `received` entry per version added, none for
+/// versions already present; other provenances write none.
+pub async fn received_entries_from_add_objects(store: &dyn Store, _clock: &ManualClock) {
+    let c = new_collection(store, 1).await;
+    let paris = from_partner("paris", Channel::Pull, verified("identity--p"));
+    store
+        .add_objects(c, &account(), vec![indicator(1, &modified(0))])
+        .await
+        .unwrap();
+    assert!(
+        whole_ledger(store).await.is_empty(),
+        "own data is not received"
+    );
+    let sco = br#"{"type":"ipv4-addr","spec_version":"2.1","id":"ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd","value":"198.51.100.3"}"#;
+    let value = stix::json::parse(sco).unwrap();
+    let ip = NewObject::from_object(sco.to_vec(), value.as_object().unwrap()).unwrap();
+    let first = vec![
+        indicator(1, &modified(0)), // already present, from alice
+        indicator(2, &modified(0)),
+        ip.clone(),
+        indicator(2, &modified(0)), // twice in one batch
+    ];
+    let out = store.add_objects(c, &paris, first.clone()).await.unwrap();
+    let entries = whole_ledger(store).await;
+    assert_eq!(seqs(&entries), [1, 2]);
+    for (entry, (object, outcome)) in entries.iter().zip([(&first[1], &out[1]), (&ip, &out[2])]) {
+        assert_eq!(entry.direction, Direction::Received);
+        assert_eq!(entry.partner.as_deref(), Some("paris"));
+        assert_eq!(entry.channel, Some(Channel::Pull));
+        assert_eq!(entry.collection, c);
+        assert_eq!(entry.object_id, object.id);
+        assert_eq!(entry.version, outcome.version().as_str());
+        assert_eq!(entry.bytes_sha256, ledger::sha256_hex(&object.bytes));
+        assert_eq!(entry.rule, ledger::RULE_RECEIVED);
+    }
+    assert_eq!(entries[0].version, modified(0), "the version as written");
+    // Again from another partner and channel: only the new version is received.
+    let madrid = from_partner("madrid", Channel::File, SignatureCheck::Unsigned);
+    store
+        .add_objects(
+            c,
+            &madrid,
+            vec![indicator(2, &modified(0)), indicator(2, &modified(1))],
+        )
+        .await
+        .unwrap();
+    let entries = whole_ledger(store).await;
+    assert_eq!(entries.len(), 3);
+    assert_eq!(entries[2].partner.as_deref(), Some("madrid"));
+    assert_eq!(entries[2].channel, Some(Channel::File));
+    assert_eq!(entries[2].version, modified(1));
+    assert_eq!(ledger::verify(&entries), Ok(3));
+    // A batch that fails stores neither objects nor entries.
+    assert!(
+        store
+            .add_objects(
+                Uuid::from_u128(404),
+                &paris,
+                vec![indicator(9, &modified(0))]
+            )
+            .await
+            .is_err()
+    );
+    assert_eq!(whole_ledger(store).await.len(), 3);
+}
+
+/// Deleting writes one `deleted` entry per version deleted, in version order.
+pub async fn deleted_entries_from_delete_object(store: &dyn Store, _clock: &ManualClock) {
+    let c = new_collection(store, 1).await;
+    let versions: Vec<NewObject> = (1..=3).map(|m| indicator(1, &modified(m))).collect();
+    store
+        .add_objects(c, &account(), versions.clone())
+        .await
+        .unwrap();
+    let paris = from_partner("paris", Channel::Push, verified("identity--p"));
+    store
+        .add_objects(c, &paris, vec![indicator(2, &modified(0))])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .delete_object(c, &object_id(1), &DeleteFilter::default())
+            .await
+            .unwrap(),
+        1
+    );
+    let all = DeleteFilter {
+        versions: vec![VersionMatch::All],
+        spec_versions: vec![],
+    };
+    assert_eq!(
+        store.delete_object(c, &object_id(1), &all).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        store.delete_object(c, &object_id(99), &all).await.unwrap(),
+        0
+    );
+    let entries = whole_ledger(store).await;
+    assert_eq!(seqs(&entries), [1, 2, 3, 4]);
+    assert_eq!(entries[0].direction, Direction::Received);
+    let deleted: Vec<(&str, &str)> = entries[1..]
+        .iter()
+        .map(|e| (e.version.as_str(), e.bytes_sha256.as_str()))
+        .collect();
+    let hashes: Vec<String> = versions
+        .iter()
+        .map(|v| ledger::sha256_hex(&v.bytes))
+        .collect();
+    assert_eq!(
+        deleted,
+        [
+            (modified(3).as_str(), hashes[2].as_str()),
+            (modified(1).as_str(), hashes[0].as_str()),
+            (modified(2).as_str(), hashes[1].as_str()),
+        ]
+    );
+    for entry in &entries[1..] {
+        assert_eq!(entry.direction, Direction::Deleted);
+        assert_eq!((entry.partner.as_deref(), entry.channel), (None, None));
+        assert_eq!(entry.collection, c);
+        assert_eq!(entry.object_id, object_id(1));
+        assert_eq!(entry.rule, ledger::RULE_LOCAL_DELETE);
+    }
+    assert_eq!(ledger::verify(&entries), Ok(4));
+}
+
+fn sync_cursor(cursor: &str) -> SyncCursor {
+    SyncCursor {
+        partner: "paris".into(),
+        collection: "remote-collection".into(),
+        direction: Channel::Pull,
+        cursor: cursor.into(),
+    }
+}
+
+/// A cursor given with ledger entries is saved with them, or (when they are refused)
+/// not at all.
+pub async fn cursor_saved_with_ledger_append(store: &dyn Store, _clock: &ManualClock) {
+    let c = Uuid::from_u128(0xc011);
+    let saved = || async {
+        store
+            .sync_cursor("paris", "remote-collection", Channel::Pull)
+            .await
+            .unwrap()
+    };
+    assert_eq!(saved().await, None);
+    store
+        .append_ledger(vec![disclosed(c, "paris", 1)], Some(sync_cursor("one")))
+        .await
+        .unwrap();
+    assert_eq!(saved().await.as_deref(), Some("one"));
+    let bad = NewLedgerEntry {
+        bytes_sha256: "not a hash".into(),
+        ..disclosed(c, "paris", 2)
+    };
+    assert!(
+        store
+            .append_ledger(
+                vec![disclosed(c, "paris", 2), bad],
+                Some(sync_cursor("two"))
+            )
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        saved().await.as_deref(),
+        Some("one"),
+        "refused with its entries"
+    );
+    assert_eq!(whole_ledger(store).await.len(), 1);
+    store
+        .append_ledger(vec![], Some(sync_cursor("three")))
+        .await
+        .unwrap();
+    assert_eq!(saved().await.as_deref(), Some("three"));
+    // Another exchange of the same partner has its own cursor.
+    assert_eq!(
+        store
+            .sync_cursor("paris", "remote-collection", Channel::Push)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+/// A pulled page and its cursor are stored together or not at all.
+pub async fn cursor_saved_with_objects(store: &dyn Store, _clock: &ManualClock) {
+    let c = new_collection(store, 1).await;
+    let paris = from_partner("paris", Channel::Pull, verified("identity--p"));
+    let saved = || async {
+        store
+            .sync_cursor("paris", "remote-collection", Channel::Pull)
+            .await
+            .unwrap()
+    };
+    let out = store
+        .add_objects_with_cursor(
+            c,
+            &paris,
+            (0..5).map(|n| indicator(n, &modified(0))).collect(),
+            sync_cursor("page-1"),
+        )
+        .await
+        .unwrap();
+    assert!(out.iter().all(|o| matches!(o, AddOutcome::Added { .. })));
+    assert_eq!(saved().await.as_deref(), Some("page-1"));
+    assert_eq!(whole_ledger(store).await.len(), 5, "received entries too");
+    // A page already held still moves the cursor on.
+    let out = store
+        .add_objects_with_cursor(
+            c,
+            &paris,
+            vec![indicator(0, &modified(0))],
+            sync_cursor("page-2"),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(out[0], AddOutcome::AlreadyPresent { .. }));
+    assert_eq!(saved().await.as_deref(), Some("page-2"));
+    // A page that fails leaves the cursor where it was.
+    assert!(matches!(
+        store
+            .add_objects_with_cursor(
+                Uuid::from_u128(404),
+                &paris,
+                vec![indicator(9, &modified(0))],
+                sync_cursor("page-3"),
+            )
+            .await,
+        Err(StoreError::NotFound {
+            what: "collection",
+            ..
+        })
+    ));
+    assert_eq!(saved().await.as_deref(), Some("page-2"));
+    // Any provenance may come with a cursor.
+    store
+        .add_objects_with_cursor(
+            c,
+            &account(),
+            vec![indicator(10, &modified(0))],
+            sync_cursor("page-4"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(saved().await.as_deref(), Some("page-4"));
+    assert_eq!(
+        store
+            .manifest(c, &ObjectQuery::default())
+            .await
+            .unwrap()
+            .records
+            .len(),
+        6
+    );
+}
+
+/// Attempts are recorded per exchange: successes add up their objects and clear the
+/// error; failures keep the last success.
+pub async fn sync_attempts_and_states(store: &dyn Store, clock: &ManualClock) {
+    assert!(store.sync_states().await.unwrap().is_empty());
+    let attempt = |partner: &'static str, channel: Channel, outcome: Result<u64, String>| async move {
+        store
+            .record_sync_attempt(partner, "c1", channel, outcome)
+            .await
+            .unwrap()
+    };
+    attempt("paris", Channel::Pull, Ok(5)).await;
+    let t1 = clock.now();
+    clock.advance(10);
+    attempt("paris", Channel::Pull, Err("connection refused".into())).await;
+    let t2 = clock.now();
+    let paris_pull = |states: &[SyncState]| {
+        states
+            .iter()
+            .find(|s| s.partner == "paris" && s.direction == Channel::Pull)
+            .unwrap()
+            .clone()
+    };
+    let state = paris_pull(&store.sync_states().await.unwrap());
+    assert_eq!(
+        state,
+        SyncState {
+            partner: "paris".into(),
+            collection: "c1".into(),
+            direction: Channel::Pull,
+            cursor: None,
+            last_success: Some(t1),
+            last_attempt: Some(t2),
+            last_error: Some("connection refused".into()),
+            objects: 5,
+        }
+    );
+    store
+        .set_sync_cursor(SyncCursor {
+            partner: "paris".into(),
+            collection: "c1".into(),
+            direction: Channel::Pull,
+            cursor: "after-5".into(),
+        })
+        .await
+        .unwrap();
+    clock.advance(10);
+    attempt("paris", Channel::Pull, Ok(3)).await;
+    let t3 = clock.now();
+    attempt("madrid", Channel::File, Err("bad signature".into())).await;
+    attempt("paris", Channel::Push, Ok(0)).await;
+    let states = store.sync_states().await.unwrap();
+    let state = paris_pull(&states);
+    assert_eq!(
+        state.cursor.as_deref(),
+        Some("after-5"),
+        "attempts keep the cursor"
+    );
+    assert_eq!(state.last_success, Some(t3));
+    assert_eq!(state.last_error, None);
+    assert_eq!(state.objects, 8);
+    let keys: Vec<(&str, Channel)> = states
+        .iter()
+        .map(|s| (s.partner.as_str(), s.direction))
+        .collect();
+    assert_eq!(keys.len(), 3);
+    assert_eq!(keys[0], ("madrid", Channel::File));
+    assert!(keys[1..].iter().all(|(p, _)| *p == "paris"));
+    let madrid = &states[0];
+    assert_eq!((madrid.last_success, madrid.objects), (None, 0));
+    assert_eq!(madrid.last_attempt, Some(t3));
+    // Setting a cursor replaces it, and leaves the attempt record.
+    store
+        .set_sync_cursor(SyncCursor {
+            partner: "paris".into(),
+            collection: "c1".into(),
+            direction: Channel::Pull,
+            cursor: "after-8".into(),
+        })
+        .await
+        .unwrap();
+    let state = paris_pull(&store.sync_states().await.unwrap());
+    assert_eq!(state.cursor.as_deref(), Some("after-8"));
+    assert_eq!(state.objects, 8);
+}
+
+/// Every provenance, partners with every channel and signature check, comes back exactly,
+/// through [`Store::provenance`] and through object pages that ask for it.
+pub async fn provenance_round_trip(store: &dyn Store, _clock: &ManualClock) {
+    let c = new_collection(store, 1).await;
+    let mut provenances = vec![
+        account(),
+        Provenance::Import {
+            source: "bundle.json.gz".into(),
+        },
+    ];
+    for channel in Channel::ALL {
+        for signature in [
+            verified("identity--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"),
+            SignatureCheck::Unsigned,
+            SignatureCheck::UnknownSigner {
+                signer: "identity--0000".into(),
+            },
+            SignatureCheck::Invalid {
+                signer: "identity--with spaces\nand a newline".into(),
+            },
+        ] {
+            provenances.push(from_partner("paris", channel, signature));
+        }
+    }
+    for (n, provenance) in provenances.iter().enumerate() {
+        store
+            .add_objects(c, provenance, vec![indicator(n as u128, &modified(0))])
+            .await
+            .unwrap();
+    }
+    let version = Version::parse(&modified(0)).unwrap();
+    for (n, provenance) in provenances.iter().enumerate() {
+        assert_eq!(
+            &store
+                .provenance(c, &object_id(n as u128), &version)
+                .await
+                .unwrap(),
+            provenance
+        );
+    }
+    let with = store
+        .objects(
+            c,
+            &ObjectQuery {
+                with_provenance: true,
+                ..ObjectQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    let read: Vec<Provenance> = with
+        .records
+        .iter()
+        .map(|r| r.provenance.clone().unwrap())
+        .collect();
+    assert_eq!(read, provenances);
+    let without = store.objects(c, &ObjectQuery::default()).await.unwrap();
+    assert!(without.records.iter().all(|r| r.provenance.is_none()));
+    // Apart from the provenance, the pages are the same.
+    let strip = |mut records: Vec<crate::ObjectRecord>| {
+        for r in &mut records {
+            r.provenance = None;
+        }
+        records
+    };
+    assert_eq!(strip(with.records), without.records);
+    // Paging and filters behave the same with it.
+    let page = store
+        .objects(
+            c,
+            &ObjectQuery {
+                with_provenance: true,
+                ids: vec![object_id(3)],
+                ..ObjectQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.records.len(), 1);
+    assert_eq!(page.records[0].provenance.as_ref(), Some(&provenances[3]));
+    let page = store
+        .objects(
+            c,
+            &ObjectQuery {
+                with_provenance: true,
+                limit: 5,
+                ..ObjectQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(page.more);
+    assert_eq!(page.records[4].provenance.as_ref(), Some(&provenances[4]));
+}
+
+/// An account can be tied to a partner and untied; every way of reading it says so.
+pub async fn account_partner_link(store: &dyn Store, _clock: &ManualClock) {
+    let created = store
+        .create_account(NewAccount {
+            name: "paris-node".into(),
+            admin: false,
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.partner, None);
+    store
+        .create_account(NewAccount {
+            name: "alice".into(),
+            admin: false,
+        })
+        .await
+        .unwrap();
+    store
+        .add_token(
+            "paris-node",
+            NewToken {
+                name: "sync".into(),
+                hash: TokenHash([3; 32]),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .set_account_partner("paris-node", Some("paris".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_account("paris-node")
+            .await
+            .unwrap()
+            .partner
+            .as_deref(),
+        Some("paris")
+    );
+    let listed: Vec<(String, Option<String>)> = store
+        .list_accounts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.name, a.partner))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("alice".to_owned(), None),
+            ("paris-node".to_owned(), Some("paris".to_owned()))
+        ]
+    );
+    assert_eq!(
+        store
+            .account_by_token(&TokenHash([3; 32]))
+            .await
+            .unwrap()
+            .partner
+            .as_deref(),
+        Some("paris"),
+        "a request's account carries its partner"
+    );
+    store.set_account_partner("paris-node", None).await.unwrap();
+    assert_eq!(store.get_account("paris-node").await.unwrap().partner, None);
+    assert!(matches!(
+        store
+            .set_account_partner("nobody", Some("paris".into()))
+            .await,
+        Err(StoreError::NotFound {
+            what: "account",
+            ..
+        })
+    ));
+}
+
 /// The integrity check passes after a mix of writes and deletes.
 pub async fn integrity_check(store: &dyn Store, clock: &ManualClock) {
     rights(store, clock).await;
@@ -1596,6 +2298,23 @@ pub async fn persisted_write(store: &dyn Store, _clock: &ManualClock) {
         })
         .await
         .unwrap();
+    store
+        .set_account_partner("alice", Some("paris".into()))
+        .await
+        .unwrap();
+    store
+        .add_objects_with_cursor(
+            c,
+            &from_partner("paris", Channel::Push, verified("identity--p")),
+            vec![indicator(200, &modified(1))],
+            sync_cursor("after-200"),
+        )
+        .await
+        .unwrap();
+    store
+        .append_ledger(vec![disclosed(c, "paris", 1)], None)
+        .await
+        .unwrap();
 }
 
 /// Checks that everything [`persisted_write`] wrote is there, and that `date_added`
@@ -1612,11 +2331,11 @@ pub async fn persisted_check(store: &dyn Store, _clock: &ManualClock) {
         )
         .await
         .unwrap();
-    assert_eq!(page.records.len(), 101);
+    assert_eq!(page.records.len(), 102);
     assert_eq!(page.records[0].bytes, indicator(0, &modified(1)).bytes);
     let last = page.last_added.unwrap();
     let latest = store.objects(c, &ObjectQuery::default()).await.unwrap();
-    assert_eq!(latest.records.len(), 100);
+    assert_eq!(latest.records.len(), 101);
     assert_eq!(
         store
             .account_by_token(&TokenHash([7; 32]))
@@ -1626,6 +2345,27 @@ pub async fn persisted_check(store: &dyn Store, _clock: &ManualClock) {
         "alice"
     );
     assert!(store.rights("alice", c).await.unwrap().read);
+    assert_eq!(
+        store.get_account("alice").await.unwrap().partner.as_deref(),
+        Some("paris")
+    );
+    assert_eq!(
+        store
+            .provenance(c, &object_id(200), &Version::parse(&modified(1)).unwrap())
+            .await
+            .unwrap(),
+        from_partner("paris", Channel::Push, verified("identity--p"))
+    );
+    assert_eq!(
+        store
+            .sync_cursor("paris", "remote-collection", Channel::Pull)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("after-200")
+    );
+    let entries = whole_ledger(store).await;
+    assert_eq!(ledger::verify(&entries), Ok(2));
     assert_eq!(
         store
             .get_status(Uuid::from_u128(5))

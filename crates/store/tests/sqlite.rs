@@ -56,6 +56,15 @@ suite!(
     counts,
     concurrent_writers,
     first_and_last_match_a_model,
+    ledger_chain_is_verified,
+    ledger_concurrent_appends,
+    received_entries_from_add_objects,
+    deleted_entries_from_delete_object,
+    cursor_saved_with_ledger_append,
+    cursor_saved_with_objects,
+    sync_attempts_and_states,
+    provenance_round_trip,
+    account_partner_link,
     integrity_check,
 );
 
@@ -157,4 +166,40 @@ async fn two_handles_on_one_file_see_each_others_writes() {
         .unwrap();
     assert!(second[0].date_added() > first[0].date_added());
     assert_eq!(a.counts().await.unwrap()[0].versions, 2);
+}
+
+/// Two handles on one file (two processes, in effect) appending at once, from several
+/// tasks each, still form one chain: each append reads the last entry under SQLite's
+/// write lock, not the handle's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_handles_appending_at_once_form_one_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = testsuite::clock();
+    let handles = [open(dir.path(), &clock), open(dir.path(), &clock)];
+    let collection = uuid::Uuid::from_u128(1);
+    let mut tasks = Vec::new();
+    for task in 0..8u128 {
+        let store = Arc::clone(&handles[(task % 2) as usize]);
+        tasks.push(tokio::spawn(async move {
+            for round in 0..5u128 {
+                let entries = (0..4)
+                    .map(|n| testsuite::disclosed(collection, "paris", task * 100 + round * 10 + n))
+                    .collect();
+                store.append_ledger(entries, None).await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let entries = handles[0]
+        .ledger(&store::LedgerQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 160);
+    assert_eq!(store::ledger::verify(&entries), Ok(160));
+    assert_eq!(
+        handles[1].ledger_head().await.unwrap().as_ref(),
+        entries.last()
+    );
 }

@@ -61,6 +61,7 @@ pub fn object_query(state: &AppState, filters: &Filters) -> Result<ObjectQuery, 
         spec_versions: filters.spec_versions.clone(),
         limit: state.page_size(filters.limit),
         next: cursor(filters.next.as_deref())?,
+        with_provenance: false,
     })
 }
 

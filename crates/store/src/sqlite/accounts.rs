@@ -9,7 +9,7 @@ use crate::account::{Account, Grant, NewAccount, NewToken, Rights, TokenHash, To
 use crate::error::{Result, StoreError};
 use crate::time::{Clock, Micros};
 
-const COLUMNS: &str = "a.name, a.admin, a.password_hash IS NOT NULL, a.created";
+const COLUMNS: &str = "a.name, a.admin, a.password_hash IS NOT NULL, a.created, a.partner";
 
 fn account_row(row: &Row<'_>) -> rusqlite::Result<Account> {
     Ok(Account {
@@ -17,6 +17,7 @@ fn account_row(row: &Row<'_>) -> rusqlite::Result<Account> {
         admin: row.get(1)?,
         has_password: row.get(2)?,
         created: Micros(row.get(3)?),
+        partner: row.get(4)?,
     })
 }
 
@@ -45,6 +46,7 @@ pub fn create(conn: &Connection, clock: &dyn Clock, new: NewAccount) -> Result<A
             admin: new.admin,
             has_password: false,
             created,
+            partner: None,
         }),
     }
 }
@@ -89,6 +91,14 @@ pub fn set_password_hash(conn: &Connection, name: &str, hash: Option<String>) ->
     let n = conn.execute(
         "UPDATE accounts SET password_hash = ?2 WHERE name = ?1",
         params![name, hash],
+    )?;
+    expect_one(n, "account", name)
+}
+
+pub fn set_partner(conn: &Connection, name: &str, partner: Option<String>) -> Result<()> {
+    let n = conn.execute(
+        "UPDATE accounts SET partner = ?2 WHERE name = ?1",
+        params![name, partner],
     )?;
     expect_one(n, "account", name)
 }
@@ -151,8 +161,8 @@ pub fn revoke_token(conn: &Connection, account: &str, name: &str) -> Result<()> 
 
 /// The token lookup every request makes. A subquery, not a join: SQLite prepared
 /// the join again on every call (the planner reads its bound value).
-const ACCOUNT_BY_TOKEN: &str = "SELECT a.name, a.admin, a.password_hash IS NOT NULL, a.created \
-     FROM accounts a WHERE a.seq = (SELECT account FROM tokens WHERE hash = ?1)";
+const ACCOUNT_BY_TOKEN: &str = "SELECT a.name, a.admin, a.password_hash IS NOT NULL, a.created, \
+     a.partner FROM accounts a WHERE a.seq = (SELECT account FROM tokens WHERE hash = ?1)";
 
 /// The rights lookup every collection request makes, by row numbers (see [`ACCOUNT_BY_TOKEN`]).
 const RIGHTS_OF: &str =

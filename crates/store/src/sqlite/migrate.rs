@@ -15,6 +15,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_id_hash_index",
         include_str!("../../migrations/0002_id_hash_index.sql"),
     ),
+    (
+        "0003_federation",
+        include_str!("../../migrations/0003_federation.sql"),
+    ),
 ];
 
 /// The schema version this program writes.
@@ -94,5 +98,54 @@ mod tests {
             )
             .unwrap();
         assert_eq!(hash, super::super::objects::id_hash("indicator--a"));
+    }
+
+    /// A version-2 database keeps its objects, provenance and accounts, and gains an
+    /// empty ledger and sync state.
+    #[test]
+    fn version_three_keeps_what_version_two_held() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (_, sql) in &MIGRATIONS[..2] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute_batch(
+            "INSERT INTO collections (seq, id, title, created)
+               VALUES (1, '00000000-0000-0000-0000-000000000001', 't', 0);
+             INSERT INTO objects (collection, id, id_hash, type, spec_version, version,
+               version_text, date_added, revoked, media_type, is_first, is_latest,
+               is_latest_spec, provenance_kind, provenance_name, bytes)
+             VALUES (1, 'indicator--a', 0, 'indicator', '2.1', 'v', 'v', 1, 0, 'm', 1, 1, 1,
+               'account', 'alice', x'7b7d');
+             INSERT INTO accounts (name, admin, password_hash, created)
+               VALUES ('alice', 1, 'phc', 5);",
+        )
+        .unwrap();
+        conn.execute(
+            "UPDATE objects SET id_hash = ?1",
+            [super::super::objects::id_hash("indicator--a")],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(schema_version(&conn).unwrap(), 3);
+        let (kind, name, detail, bytes): (String, String, Option<String>, Vec<u8>) = conn
+            .query_row(
+                "SELECT provenance_kind, provenance_name, provenance_detail, bytes FROM objects",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            crate::Provenance::from_stored(&kind, name, detail.as_deref()).unwrap(),
+            crate::Provenance::Account {
+                name: "alice".into()
+            }
+        );
+        assert_eq!(bytes, b"{}");
+        let account = super::super::accounts::get(&conn, "alice").unwrap();
+        assert!(account.admin && account.has_password);
+        assert_eq!(account.partner, None);
+        assert_eq!(super::super::ledger::head(&conn).unwrap(), None);
+        assert!(super::super::sync::list(&conn).unwrap().is_empty());
     }
 }

@@ -4,10 +4,12 @@
 
 mod accounts;
 mod collections;
+mod ledger;
 mod migrate;
 mod objects;
 mod statuses;
 mod store_impl;
+mod sync;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};

@@ -5,9 +5,11 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
 use uuid::Uuid;
 
-use super::collections;
+use super::{collections, ledger, sync};
 use crate::error::{Result, StoreError};
+use crate::ledger::{Direction, NewLedgerEntry, RULE_LOCAL_DELETE, RULE_RECEIVED, sha256_hex};
 use crate::object::{AddOutcome, ManifestRecord, NewObject, ObjectRecord, Provenance, Version};
+use crate::partner::SyncCursor;
 use crate::query::{Cursor, DeleteFilter, ObjectQuery, Page, VersionMatch};
 use crate::time::{Clock, Micros};
 
@@ -46,7 +48,8 @@ const RECOMPUTE_FLAGS: &str = "UPDATE objects INDEXED BY objects_by_id_hash SET 
        (SELECT MAX(spec_version) FROM objects INDEXED BY objects_by_id_hash \
         WHERE collection = ?1 AND id_hash = ?2 AND id = ?3)) \
      WHERE collection = ?1 AND id_hash = ?2 AND id = ?3";
-const PROVENANCE_OF: &str = "SELECT provenance_kind, provenance_name FROM objects \
+const PROVENANCE_OF: &str = "SELECT provenance_kind, provenance_name, provenance_detail \
+     FROM objects \
      INDEXED BY objects_by_id_hash \
      WHERE collection = ?1 AND id_hash = ?2 AND id = ?3 AND version = ?4";
 #[cfg(test)]
@@ -75,15 +78,19 @@ pub fn id_hash(id: &str) -> i64 {
 }
 
 /// Stores a batch in one IMMEDIATE transaction (taking the write lock up front, so two
-/// processes never deadlock upgrading a read lock).
+/// processes never deadlock upgrading a read lock). In the same transaction: a
+/// `received` ledger entry per version added from a partner, and `cursor` if given.
 pub fn add(
     conn: &mut Connection,
     clock: &dyn Clock,
     collection: Uuid,
     provenance: &Provenance,
     objects: Vec<NewObject>,
+    cursor: Option<&SyncCursor>,
 ) -> Result<Vec<AddOutcome>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let detail = provenance.detail();
+    let mut received = Vec::new();
     let (seq, mut last): (i64, i64) = tx
         .prepare_cached("SELECT seq, last_date_added FROM collections WHERE id = ?1")?
         .query_row([collection.to_string()], |row| {
@@ -102,8 +109,10 @@ pub fn add(
         let mut insert = tx.prepare_cached(
             "INSERT INTO objects (collection, id, id_hash, type, spec_version, version, version_text, \
                date_added, created, modified, revoked, tlp, created_by_ref, media_type, \
-               is_first, is_latest, is_latest_spec, provenance_kind, provenance_name, bytes) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+               is_first, is_latest, is_latest_spec, provenance_kind, provenance_name, \
+               provenance_detail, bytes) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+               ?18, ?19, ?20, ?21)",
         )?;
         for object in objects {
             let hash = id_hash(&object.id);
@@ -194,8 +203,24 @@ pub fn add(
                 is_latest_spec,
                 provenance.kind(),
                 provenance.name(),
+                detail,
                 object.bytes,
             ])?;
+            if let Provenance::Partner {
+                partner, channel, ..
+            } = provenance
+            {
+                received.push(NewLedgerEntry {
+                    direction: Direction::Received,
+                    partner: Some(partner.clone()),
+                    channel: Some(*channel),
+                    collection,
+                    object_id: object.id,
+                    version: version.as_str().to_owned(),
+                    bytes_sha256: sha256_hex(&object.bytes),
+                    rule: RULE_RECEIVED.to_owned(),
+                });
+            }
             outcomes.push(AddOutcome::Added {
                 version,
                 date_added: Micros(date_added),
@@ -206,6 +231,10 @@ pub fn add(
         "UPDATE collections SET last_date_added = ?1 WHERE seq = ?2",
         params![last, seq],
     )?;
+    ledger::append_in(&tx, Micros(now), received)?;
+    if let Some(cursor) = cursor {
+        sync::set_cursor(&tx, cursor)?;
+    }
     tx.commit()?;
     let added = outcomes
         .iter()
@@ -277,6 +306,14 @@ fn placeholders(n: usize) -> String {
 /// The columns every query reads, in order; objects pages add `bytes`.
 const RECORD_COLUMNS: &str = "id, version, version_text, date_added, media_type, spec_version";
 
+/// The provenance columns objects pages add when asked, after `bytes`.
+const PROVENANCE_COLUMNS: &str = "provenance_kind, provenance_name, provenance_detail";
+
+/// Whether a query reads the provenance columns: objects pages that ask for them.
+fn reads_provenance(query: &ObjectQuery, with_bytes: bool) -> bool {
+    with_bytes && query.with_provenance
+}
+
 /// The SQL and arguments of a query on the collection with row number `seq`.
 fn query_sql(seq: i64, query: &ObjectQuery, with_bytes: bool) -> (String, Vec<Value>) {
     let after = query
@@ -292,9 +329,16 @@ fn query_sql(seq: i64, query: &ObjectQuery, with_bytes: bool) -> (String, Vec<Va
     // SQLite's planner reads their values (to match the partial index, to cost the
     // LIMIT), and a statement whose plan read a bound value is prepared again every
     // time that parameter is bound. Bound, every page cost a fresh prepare.
+    // Without provenance the text is exactly what it was before provenance could be
+    // asked for: the hot paging statement is unchanged.
     let mut sql = format!(
-        "SELECT {RECORD_COLUMNS}{} FROM objects{} WHERE collection = {seq} AND date_added > ?",
+        "SELECT {RECORD_COLUMNS}{}{} FROM objects{} WHERE collection = {seq} AND date_added > ?",
         if with_bytes { ", bytes" } else { "" },
+        if reads_provenance(query, with_bytes) {
+            format!(", {PROVENANCE_COLUMNS}")
+        } else {
+            String::new()
+        },
         if query.ids.is_empty() {
             ""
         } else {
@@ -335,18 +379,37 @@ fn select(
     query.check()?;
     let seq = collections::seq(conn, collection)?;
     let (sql, args) = query_sql(seq, query, with_bytes);
+    let with_provenance = reads_provenance(query, with_bytes);
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(args), |row| {
-        Ok(ObjectRecord {
+        let record = ObjectRecord {
             id: row.get(0)?,
             version: Version::from_stored(row.get(1)?, row.get(2)?),
             date_added: Micros(row.get(3)?),
             media_type: row.get(4)?,
             spec_version: row.get(5)?,
             bytes: if with_bytes { row.get(6)? } else { Vec::new() },
-        })
+            provenance: None,
+        };
+        let provenance = if with_provenance {
+            Some((
+                row.get::<_, String>(7)?,
+                row.get::<_, String>(8)?,
+                row.get::<_, Option<String>>(9)?,
+            ))
+        } else {
+            None
+        };
+        Ok((record, provenance))
     })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    rows.map(|row| {
+        let (mut record, provenance) = row?;
+        if let Some((kind, name, detail)) = provenance {
+            record.provenance = Some(Provenance::from_stored(&kind, name, detail.as_deref())?);
+        }
+        Ok(record)
+    })
+    .collect()
 }
 
 fn page<T>(mut records: Vec<T>, limit: usize, date_added: impl Fn(&T) -> Micros) -> Page<T> {
@@ -394,8 +457,11 @@ pub fn manifest(
     Ok(page(records, query.limit, |r| r.date_added))
 }
 
+/// Deletes versions in one IMMEDIATE transaction that also appends a `deleted` ledger
+/// entry per version deleted (in version order).
 pub fn delete(
     conn: &mut Connection,
+    clock: &dyn Clock,
     collection: Uuid,
     id: &str,
     filter: &DeleteFilter,
@@ -412,14 +478,40 @@ pub fn delete(
         Value::Text(id.to_owned()),
     ];
     version_conditions(&mut sql, &mut args, &filter.versions, &filter.spec_versions);
-    let deleted = tx.execute(&sql, params_from_iter(args))?;
-    if deleted > 0 {
+    sql.push_str(" RETURNING version, version_text, bytes");
+    let mut deleted = tx
+        .prepare(&sql)?
+        .query_map(params_from_iter(args), |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, Vec<u8>>(2)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if !deleted.is_empty() {
         // What remains gets its first/last/latest-spec flags recomputed.
         tx.prepare_cached(RECOMPUTE_FLAGS)?
             .execute(params![seq, hash, id])?;
     }
+    deleted.sort_by(|a, b| a.0.cmp(&b.0));
+    let count = deleted.len() as u64;
+    let entries = deleted
+        .into_iter()
+        .map(|(_, version_text, bytes)| NewLedgerEntry {
+            direction: Direction::Deleted,
+            partner: None,
+            channel: None,
+            collection,
+            object_id: id.to_owned(),
+            version: version_text,
+            bytes_sha256: sha256_hex(&bytes),
+            rule: RULE_LOCAL_DELETE.to_owned(),
+        })
+        .collect();
+    ledger::append_in(&tx, clock.now(), entries)?;
     tx.commit()?;
-    Ok(deleted as u64)
+    Ok(count)
 }
 
 pub fn provenance(
@@ -432,12 +524,16 @@ pub fn provenance(
     let found = conn
         .prepare_cached(PROVENANCE_OF)?
         .query_row(params![seq, id_hash(id), id, version.normalised()], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, Option<String>>(2)?,
+            ))
         })
         .optional()?;
-    let (kind, name) =
+    let (kind, name, detail) =
         found.ok_or_else(|| StoreError::not_found("object version", format!("{id} {version}")))?;
-    Provenance::from_stored(&kind, name)
+    Provenance::from_stored(&kind, name, detail.as_deref())
 }
 
 #[cfg(test)]
@@ -516,6 +612,29 @@ mod tests {
         let p = plan(&ObjectQuery::default());
         assert!(p.contains("objects_latest_by_date_added"), "{p}");
         assert!(!p.contains("TEMP B-TREE"), "{p}");
+    }
+
+    /// Asking for provenance adds columns and nothing else: the same plan, and without
+    /// it the statement is the one paging always ran.
+    #[test]
+    fn provenance_is_read_only_when_asked() {
+        let plain = ObjectQuery::default();
+        let (sql, _) = query_sql(1, &plain, true);
+        assert_eq!(
+            sql,
+            "SELECT id, version, version_text, date_added, media_type, spec_version, bytes \
+             FROM objects WHERE collection = 1 AND date_added > ? AND is_latest = 1 \
+             AND is_latest_spec = 1 ORDER BY date_added LIMIT 1001"
+        );
+        let with = ObjectQuery {
+            with_provenance: true,
+            ..ObjectQuery::default()
+        };
+        let (sql, _) = query_sql(1, &with, true);
+        assert!(sql.contains(PROVENANCE_COLUMNS), "{sql}");
+        assert_eq!(plan(&with), plan(&plain));
+        let (manifest_sql, _) = query_sql(1, &with, false);
+        assert!(!manifest_sql.contains("provenance"), "{manifest_sql}");
     }
 
     #[test]

@@ -3,11 +3,13 @@
 
 use uuid::Uuid;
 
-use super::{SqliteStore, accounts, collections, objects, statuses};
+use super::{SqliteStore, accounts, collections, ledger, objects, statuses, sync};
 use crate::account::{Account, Grant, NewAccount, NewToken, Rights, TokenHash, TokenInfo};
 use crate::collection::{Collection, CollectionCount, NewCollection};
 use crate::health::IntegrityReport;
+use crate::ledger::{LedgerEntry, LedgerQuery, NewLedgerEntry};
 use crate::object::{AddOutcome, ManifestRecord, NewObject, ObjectRecord, Provenance, Version};
+use crate::partner::{Channel, SyncCursor, SyncState};
 use crate::query::{DeleteFilter, ObjectQuery, Page};
 use crate::status::Status;
 use crate::{Store, StoreFuture};
@@ -65,11 +67,22 @@ impl Store for SqliteStore {
         objects: Vec<NewObject>,
     ) -> StoreFuture<'a, Vec<AddOutcome>> {
         let provenance = provenance.clone();
-        Box::pin(
-            self.write(move |conn, clock| {
-                objects::add(conn, clock, collection, &provenance, objects)
-            }),
-        )
+        Box::pin(self.write(move |conn, clock| {
+            objects::add(conn, clock, collection, &provenance, objects, None)
+        }))
+    }
+
+    fn add_objects_with_cursor<'a>(
+        &'a self,
+        collection: Uuid,
+        provenance: &'a Provenance,
+        objects: Vec<NewObject>,
+        cursor: SyncCursor,
+    ) -> StoreFuture<'a, Vec<AddOutcome>> {
+        let provenance = provenance.clone();
+        Box::pin(self.write(move |conn, clock| {
+            objects::add(conn, clock, collection, &provenance, objects, Some(&cursor))
+        }))
     }
 
     fn objects<'a>(
@@ -97,7 +110,9 @@ impl Store for SqliteStore {
         filter: &'a DeleteFilter,
     ) -> StoreFuture<'a, u64> {
         let (id, filter) = (id.to_owned(), filter.clone());
-        Box::pin(self.write(move |conn, _| objects::delete(conn, collection, &id, &filter)))
+        Box::pin(
+            self.write(move |conn, clock| objects::delete(conn, clock, collection, &id, &filter)),
+        )
     }
 
     fn provenance<'a>(
@@ -108,6 +123,63 @@ impl Store for SqliteStore {
     ) -> StoreFuture<'a, Provenance> {
         let (id, version) = (id.to_owned(), version.clone());
         Box::pin(self.read(move |conn| objects::provenance(conn, collection, &id, &version)))
+    }
+
+    fn append_ledger(
+        &self,
+        entries: Vec<NewLedgerEntry>,
+        cursor: Option<SyncCursor>,
+    ) -> StoreFuture<'_, Vec<LedgerEntry>> {
+        Box::pin(
+            self.write(move |conn, clock| ledger::append(conn, clock, entries, cursor.as_ref())),
+        )
+    }
+
+    fn ledger<'a>(&'a self, query: &'a LedgerQuery) -> StoreFuture<'a, Vec<LedgerEntry>> {
+        let query = query.clone();
+        Box::pin(self.read(move |conn| ledger::list(conn, &query)))
+    }
+
+    fn ledger_head(&self) -> StoreFuture<'_, Option<LedgerEntry>> {
+        Box::pin(self.read(ledger::head))
+    }
+
+    fn sync_cursor<'a>(
+        &'a self,
+        partner: &'a str,
+        collection: &'a str,
+        direction: Channel,
+    ) -> StoreFuture<'a, Option<String>> {
+        let (partner, collection) = (partner.to_owned(), collection.to_owned());
+        Box::pin(self.read(move |conn| sync::cursor(conn, &partner, &collection, direction)))
+    }
+
+    fn set_sync_cursor(&self, cursor: SyncCursor) -> StoreFuture<'_, ()> {
+        Box::pin(self.write(move |conn, _| sync::set_cursor(conn, &cursor)))
+    }
+
+    fn record_sync_attempt<'a>(
+        &'a self,
+        partner: &'a str,
+        collection: &'a str,
+        direction: Channel,
+        outcome: std::result::Result<u64, String>,
+    ) -> StoreFuture<'a, ()> {
+        let (partner, collection) = (partner.to_owned(), collection.to_owned());
+        Box::pin(self.write(move |conn, clock| {
+            sync::record_attempt(
+                conn,
+                clock.now(),
+                &partner,
+                &collection,
+                direction,
+                &outcome,
+            )
+        }))
+    }
+
+    fn sync_states(&self) -> StoreFuture<'_, Vec<SyncState>> {
+        Box::pin(self.read(sync::list))
     }
 
     fn create_status<'a>(&'a self, status: &'a Status) -> StoreFuture<'a, ()> {
@@ -150,6 +222,15 @@ impl Store for SqliteStore {
     fn set_password_hash<'a>(&'a self, name: &'a str, hash: Option<String>) -> StoreFuture<'a, ()> {
         let name = name.to_owned();
         Box::pin(self.write(move |conn, _| accounts::set_password_hash(conn, &name, hash)))
+    }
+
+    fn set_account_partner<'a>(
+        &'a self,
+        name: &'a str,
+        partner: Option<String>,
+    ) -> StoreFuture<'a, ()> {
+        let name = name.to_owned();
+        Box::pin(self.write(move |conn, _| accounts::set_partner(conn, &name, partner)))
     }
 
     fn password_hash<'a>(&'a self, name: &'a str) -> StoreFuture<'a, Option<String>> {
