@@ -44,7 +44,7 @@ pub enum ErrorKind {
         excerpt: Option<String>,
     },
     /// The answer's `Content-Type` is not the TAXII 2.1 media type.
-    #[error("the answer is {}, not {}", found.as_deref().map_or_else(|| "without a Content-Type".to_owned(), |t| format!("'{t}'")), crate::resources::TAXII_MEDIA_TYPE)]
+    #[error("{}", media_type_message(found.as_deref()))]
     MediaType {
         /// The `Content-Type` received, if any.
         found: Option<String>,
@@ -82,6 +82,14 @@ fn http_message(status: u16, error: Option<&ErrorMessage>, excerpt: Option<&str>
         out.push_str(excerpt);
     }
     out
+}
+
+fn media_type_message(found: Option<&str>) -> String {
+    let expected = crate::resources::TAXII_MEDIA_TYPE;
+    match found {
+        Some(found) => format!("the answer is '{found}', not {expected}"),
+        None => format!("the answer has no Content-Type; expected {expected}"),
+    }
 }
 
 fn http_reason(status: u16) -> &'static str {

@@ -290,16 +290,17 @@ impl TaxiiClient {
             let text = value
                 .to_str()
                 .map_err(|_| malformed(format!("the {name} header is not text")))?;
+            // stix's message reads "is not of the form ...".
             stix::Timestamp::parse(text).map_err(|e| {
                 malformed(format!(
-                    "the {name} header '{}' is not a timestamp: {e}",
+                    "the {name} header '{}' {e}",
                     error::excerpt(text, 60)
                 ))
             })?;
             Ok(Some(text.to_owned()))
         };
-        let date_added_first = date("x-taxii-date-added-first")?;
-        let date_added_last = date("x-taxii-date-added-last")?;
+        let date_added_first = date("X-TAXII-Date-Added-First")?;
+        let date_added_last = date("X-TAXII-Date-Added-Last")?;
         // Splitting parses every object: off the async threads, like the server does.
         let body = answer.body;
         let split = tokio::task::spawn_blocking(move || pages::split_envelope(&body))
