@@ -107,7 +107,7 @@ impl Credentials {
 }
 
 /// Everything a client needs to reach one TAXII API root.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ClientOptions {
     /// The API root, for example `https://paris.example:8443/api/`. Discovery
     /// is read at `/taxii2/` on the same server (§4.1).
@@ -183,6 +183,26 @@ impl ClientOptions {
     }
 }
 
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("api_root", &self.api_root)
+            .field("credentials", &self.credentials)
+            .field(
+                "extra_ca_pem",
+                &self
+                    .extra_ca_pem
+                    .as_ref()
+                    .map(|pem| format!("{} bytes of PEM", pem.len())),
+            )
+            .field("builtin_roots", &self.builtin_roots)
+            .field("timeout", &self.timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("allow_plain_http", &self.allow_plain_http)
+            .finish()
+    }
+}
+
 /// The API root as a URL ending in `/`, checked: HTTPS (or plain HTTP to a
 /// loopback address, or anywhere if `allow_plain_http`), a host, no
 /// credentials, query or fragment (credentials go in [`Credentials`], so no
@@ -242,10 +262,12 @@ mod tests {
     #[test]
     fn secrets_never_print() {
         let options = ClientOptions::new("https://x.example/api/")
-            .credentials(Credentials::basic("alice", "wonderland"));
+            .credentials(Credentials::basic("alice", "wonderland"))
+            .trust_ca_pem("-----BEGIN CERTIFICATE-----");
         let shown = format!("{options:?}");
         assert!(!shown.contains("wonderland"), "{shown}");
         assert!(shown.contains("alice"), "{shown}");
+        assert!(shown.contains("27 bytes of PEM"), "{shown}");
         let bearer = Credentials::bearer("psl_secret-token");
         assert!(!format!("{bearer:?}").contains("psl_secret"));
         assert_eq!(Secret::new("x").to_string(), "***");
