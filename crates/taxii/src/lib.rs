@@ -8,6 +8,7 @@
 
 pub mod api_root;
 pub mod auth;
+pub mod client;
 pub mod collections;
 pub mod discovery;
 pub mod error;
