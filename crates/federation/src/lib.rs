@@ -7,9 +7,11 @@
 //! Sync workers, offline files, the ledger glue and the preview are built on
 //! top of these.
 
+pub mod agreement;
 pub mod identity;
 pub mod origin;
 pub mod signature;
 
+pub use agreement::{Agreement, ConfigError};
 pub use identity::{NodeIdentity, PublicKey};
 pub use origin::{Channel, Origin, SignatureCheck};
