@@ -8,10 +8,12 @@
 //! top of these.
 
 pub mod agreement;
+pub mod egress;
 pub mod identity;
 pub mod origin;
 pub mod signature;
 
 pub use agreement::{Agreement, ConfigError};
+pub use egress::{Decision, EgressContext, EgressItem, EndsLookup, Rule, decide};
 pub use identity::{NodeIdentity, PublicKey};
 pub use origin::{Channel, Origin, SignatureCheck};
