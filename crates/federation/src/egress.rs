@@ -17,8 +17,9 @@
 //! 8. the third-party rule for what partners gave us (CLEAR goes on; GREEN
 //!    within a community of both; AMBER and AMBER+STRICT with the
 //!    originator's consent), our own data goes;
-//! 9. granular markings above what the partner may see are removed
-//!    (withheld if the object is then invalid);
+//! 9. granular markings above what the partner may see are removed: above
+//!    its `max_tlp`, and for a partner's data above what the third-party
+//!    rule allows of it (withheld if the object is then invalid);
 //! 10. a relationship or sighting goes only if each end it names may go;
 //! 11. signature: ours on our data; a partner's data keeps its originator's
 //!     signature, unless redaction changed it, then it is signed by us.
