@@ -82,13 +82,22 @@ pub enum SignatureCheck {
 }
 
 impl SignatureCheck {
-    /// The identity the signature names, if there is a signature.
+    /// The identity the signature names, verified or not (`None` when there is no
+    /// signature or it names no one).
     pub fn signer(&self) -> Option<&str> {
         match self {
             SignatureCheck::Verified { signer }
             | SignatureCheck::UnknownSigner { signer }
-            | SignatureCheck::Invalid { signer } => Some(signer),
+            | SignatureCheck::Invalid { signer } => Some(signer.as_str()).filter(|s| !s.is_empty()),
             SignatureCheck::Unsigned => None,
+        }
+    }
+
+    /// The signer, only when the signature verified.
+    pub fn verified_signer(&self) -> Option<&str> {
+        match self {
+            SignatureCheck::Verified { signer } => Some(signer),
+            _ => None,
         }
     }
 
@@ -109,10 +118,12 @@ impl fmt::Display for SignatureCheck {
     /// exactly, whatever the signer holds (it is the rest of the text).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.word())?;
-        if let Some(signer) = self.signer() {
-            write!(f, " {signer}")?;
+        match self {
+            SignatureCheck::Verified { signer }
+            | SignatureCheck::UnknownSigner { signer }
+            | SignatureCheck::Invalid { signer } => write!(f, " {signer}"),
+            SignatureCheck::Unsigned => Ok(()),
         }
-        Ok(())
     }
 }
 
