@@ -633,8 +633,8 @@ fn third_party_rule(
     Ok((rule, ceiling))
 }
 
-/// The ids a relationship or sighting names as its ends.
-fn end_refs<'v>(object_type: &str, obj: &'v Map<'_>) -> Vec<&'v str> {
+/// The ids a relationship or sighting names as its ends (none for other types).
+pub fn end_refs<'v>(object_type: &str, obj: &'v Map<'_>) -> Vec<&'v str> {
     let (single, lists): (&[&str], &[&str]) = match object_type {
         "relationship" => (&["source_ref", "target_ref"], &[]),
         "sighting" => (

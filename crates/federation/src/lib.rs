@@ -4,16 +4,23 @@
 //! ([`agreement`]) and the one egress decision every outgoing object goes
 //! through ([`egress`]).
 //!
-//! Sync workers, offline files, the ledger glue and the preview are built on
-//! top of these.
+//! [`Federation`] ([`node`]) ties them to the store: the one path by which objects
+//! leave ([`disclosure`], which writes the ledger) and the checks on what arrives
+//! ([`receipt`]).
 
 pub mod agreement;
+pub mod disclosure;
 pub mod egress;
 pub mod identity;
+pub mod node;
 pub mod origin;
+pub mod receipt;
 pub mod signature;
 
 pub use agreement::{Agreement, ConfigError};
 pub use egress::{Decision, EgressContext, EgressItem, EndsLookup, Rule, decide};
+pub use disclosure::Outcome;
 pub use identity::{NodeIdentity, PublicKey};
+pub use node::{Federation, FederationError};
+pub use receipt::Verdict;
 pub use origin::{Channel, Origin, SignatureCheck};

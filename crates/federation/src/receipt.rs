@@ -1,0 +1,83 @@
+//! What the node does with an object a partner sends (by push, by pull, or in a
+//! file): check its signature against the keys we know and apply the partner's
+//! `[partners.inbound]` rules. Accepted objects are stored with
+//! `Provenance::Partner`, which makes the store append the `received` ledger entry.
+
+use store::{Channel, Provenance};
+
+use crate::agreement::OnInvalidSignature;
+use crate::node::{Federation, FederationError};
+use crate::origin::SignatureCheck;
+use crate::signature;
+
+/// What to do with one incoming object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Store it where the partner's data goes.
+    Accept(SignatureCheck),
+    /// Store it in the partner's quarantine collection (its signature does not verify).
+    Quarantine(SignatureCheck),
+    /// Refuse it; `reason` names the rule.
+    Reject {
+        /// What the signature check found.
+        check: SignatureCheck,
+        /// Why, naming the inbound setting that refuses it.
+        reason: String,
+    },
+}
+
+impl Federation {
+    /// Checks an object's signature against every key we know.
+    pub fn check_signature(&self, bytes: &[u8]) -> SignatureCheck {
+        signature::verify(bytes, &|identity: &str| self.key_of(identity))
+    }
+
+    /// Decides what to do with `bytes` received from `partner`.
+    pub fn verdict(&self, partner: &str, bytes: &[u8]) -> Result<Verdict, FederationError> {
+        let inbound = &self.partner(partner)?.inbound;
+        let check = self.check_signature(bytes);
+        Ok(match &check {
+            SignatureCheck::Verified { .. } => Verdict::Accept(check),
+            SignatureCheck::Unsigned if inbound.accept_unsigned => Verdict::Accept(check),
+            SignatureCheck::Unsigned => Verdict::Reject {
+                check,
+                reason: format!(
+                    "unsigned object refused (partner {partner}: inbound.accept_unsigned is false)"
+                ),
+            },
+            SignatureCheck::UnknownSigner { .. } if inbound.accept_unknown_signer => {
+                Verdict::Accept(check)
+            }
+            SignatureCheck::UnknownSigner { signer } => Verdict::Reject {
+                reason: format!(
+                    "signed by {signer}, whose key this node does not hold (partner {partner}: \
+                     inbound.accept_unknown_signer is false)"
+                ),
+                check,
+            },
+            SignatureCheck::Invalid { signer } => match inbound.on_invalid() {
+                OnInvalidSignature::Quarantine => Verdict::Quarantine(check),
+                OnInvalidSignature::Reject => Verdict::Reject {
+                    reason: format!(
+                        "signature{} does not verify: the object was changed after signing",
+                        if signer.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" of {signer}")
+                        }
+                    ),
+                    check,
+                },
+            },
+        })
+    }
+
+    /// The provenance of an object accepted from `partner` over `channel`.
+    pub fn provenance(partner: &str, channel: Channel, check: SignatureCheck) -> Provenance {
+        Provenance::Partner {
+            partner: partner.to_owned(),
+            channel,
+            signature: check,
+        }
+    }
+}
