@@ -128,8 +128,7 @@ pub fn run(db: &Path, objects: u64, seed: u64, batch: u64, samples: u64) -> anyh
             let n = generate::mix(seed ^ 0xb1d ^ i.wrapping_mul(0x9e37)) % objects.max(1);
             let id = generate::id(seed, n);
             let started = Instant::now();
-            let bytes: Vec<u8> =
-                select.query_row(params![id_hash(&id), id], |row| row.get(0))?;
+            let bytes: Vec<u8> = select.query_row(params![id_hash(&id), id], |row| row.get(0))?;
             latencies.push(started.elapsed());
             anyhow::ensure!(!bytes.is_empty(), "no bytes for {id}");
         }

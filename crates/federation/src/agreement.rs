@@ -12,13 +12,13 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use stix::markings::Tlp;
 
 use crate::identity::PublicKey;
 
 /// The federation part of the node's configuration.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Agreement {
     /// `[node]`: the keys about sharing (other `[node]` keys are the node's own).
     #[serde(default)]
@@ -29,7 +29,7 @@ pub struct Agreement {
 }
 
 /// The sharing keys of `[node]`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeSharing {
     /// The TLP of objects that carry no TLP marking: `clear`, `green`,
     /// `amber` (the default), `amber+strict` or `red`.
@@ -54,7 +54,7 @@ impl Default for NodeSharing {
 }
 
 /// One `[[partners]]` entry.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartnerConfig {
     /// The short name used everywhere (`[a-z0-9-]{1,64}`).
@@ -64,22 +64,22 @@ pub struct PartnerConfig {
     /// The partner's signing key, `ed25519:<base64>`.
     pub public_key: String,
     /// The partner's TAXII server base URL; absent for a partner reached by files only.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// The partner's API root, below `url`.
     #[serde(default = "default_api_root")]
     pub api_root: String,
     /// The environment variable holding our token for the partner's server.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_env: Option<String>,
     /// The file holding our token for the partner's server.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_file: Option<PathBuf>,
     /// The communities the partner belongs to.
     #[serde(default)]
     pub communities: Vec<String>,
     /// Our local TAXII account that this partner uses to read from us.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
     /// The partner's collections we pull from, and where their objects go.
     #[serde(default)]
@@ -100,7 +100,7 @@ fn default_api_root() -> String {
 }
 
 /// One `pull` entry: a remote collection and the local collection it fills.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PullConfig {
     /// The partner's collection id.
@@ -110,7 +110,7 @@ pub struct PullConfig {
 }
 
 /// One `push` entry: a local collection and the remote collection it goes to.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PushConfig {
     /// Our collection (id or alias).
@@ -121,7 +121,7 @@ pub struct PushConfig {
 
 /// `[partners.outbound]`: the agreement on what may go to the partner.
 /// The default lets nothing go.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Outbound {
     /// Our collections (id or alias) it may receive from.
@@ -162,7 +162,7 @@ impl Default for Outbound {
 }
 
 /// A consent from an originator to pass its data on to this partner, up to a TLP.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Consent {
     /// The partner (config name) whose data this is.
@@ -174,7 +174,7 @@ pub struct Consent {
 }
 
 /// `[partners.inbound]`: what we accept from the partner.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Inbound {
     /// Accept objects that carry no signature.

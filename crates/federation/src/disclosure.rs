@@ -10,8 +10,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use stix::json::{self, Value};
 use store::{
-    Channel, Direction, NewLedgerEntry, ObjectQuery, ObjectRecord, SyncCursor,
-    VersionMatch, ledger::sha256_hex,
+    Channel, Direction, NewLedgerEntry, ObjectQuery, ObjectRecord, SyncCursor, VersionMatch,
+    ledger::sha256_hex,
 };
 use uuid::Uuid;
 

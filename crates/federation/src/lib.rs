@@ -18,9 +18,9 @@ pub mod receipt;
 pub mod signature;
 
 pub use agreement::{Agreement, ConfigError};
-pub use egress::{Decision, EgressContext, EgressItem, EndsLookup, Rule, decide};
 pub use disclosure::Outcome;
+pub use egress::{Decision, EgressContext, EgressItem, EndsLookup, Rule, decide};
 pub use identity::{NodeIdentity, PublicKey};
 pub use node::{Federation, FederationError};
-pub use receipt::Verdict;
 pub use origin::{Channel, Origin, SignatureCheck};
+pub use receipt::Verdict;

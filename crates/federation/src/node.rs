@@ -129,7 +129,9 @@ impl Federation {
         let mut missing = Vec::new();
         let accounts = self.store.list_accounts().await?;
         for account in &accounts {
-            let wanted = self.partner_of_account(&account.name).map(|p| p.name.clone());
+            let wanted = self
+                .partner_of_account(&account.name)
+                .map(|p| p.name.clone());
             if account.partner != wanted {
                 self.store
                     .set_account_partner(&account.name, wanted)

@@ -8,6 +8,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use federation::agreement::{Agreement, NodeSharing, PartnerConfig};
 use serde::{Deserialize, Serialize};
 
 /// The commented example configuration printed by `passerelle config default`.
@@ -38,6 +39,9 @@ pub struct Config {
     pub store: StoreConfig,
     /// Logging.
     pub log: LogConfig,
+    /// `[[partners]]`: the partner nodes and the agreements with each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub partners: Vec<PartnerConfig>,
 }
 
 /// `[node]`: identity and data folder.
@@ -46,15 +50,23 @@ pub struct Config {
 pub struct NodeConfig {
     /// The data folder: the database and, when `init` wrote one, the config file.
     pub data: PathBuf,
-    /// The node's name, shown to TAXII clients as the title of server discovery.
+    /// The node's name, shown to TAXII clients as the title of server discovery
+    /// and written in the node's STIX identity.
     pub name: String,
+    /// The TLP that egress gives objects carrying no TLP marking.
+    pub default_tlp: String,
+    /// The communities (for TLP:GREEN) this node belongs to.
+    pub communities: Vec<String>,
 }
 
 impl Default for NodeConfig {
     fn default() -> Self {
+        let sharing = NodeSharing::default();
         NodeConfig {
             data: PathBuf::from("passerelle-data"),
             name: "Passerelle".to_owned(),
+            default_tlp: sharing.default_tlp,
+            communities: sharing.communities,
         }
     }
 }
@@ -355,6 +367,17 @@ impl Config {
                 format!("not a level or filter directive: {error}"),
             ));
         }
+        self.agreement().validate().map_err(|error| match error {
+            federation::ConfigError::Node { field, message } => {
+                ConfigError::field("node", &field, message)
+            }
+            federation::ConfigError::Partner {
+                partner,
+                field,
+                message,
+            } => ConfigError::field("partners", &format!("{partner}: {field}"), message),
+            federation::ConfigError::Toml(message) => ConfigError::field("partners", "", message),
+        })?;
         Ok(())
     }
 
@@ -363,6 +386,19 @@ impl Config {
         match &self.store.sqlite_path {
             Some(path) => path.clone(),
             None => self.node.data.join("passerelle.db"),
+        }
+    }
+}
+
+impl Config {
+    /// The federation part: `[node]`'s sharing keys and `[[partners]]`.
+    pub fn agreement(&self) -> Agreement {
+        Agreement {
+            node: NodeSharing {
+                default_tlp: self.node.default_tlp.clone(),
+                communities: self.node.communities.clone(),
+            },
+            partners: self.partners.clone(),
         }
     }
 }
@@ -386,7 +422,26 @@ impl Layered {
                 }
             }
         }
+        // A partner's token file, like the other paths, is relative to the config file.
+        if let Some(toml::Value::Array(partners)) = table.get_mut("partners") {
+            for partner in partners.iter_mut() {
+                if let Some(toml::Value::String(text)) =
+                    partner.as_table_mut().and_then(|p| p.get_mut("token_file"))
+                {
+                    let relative = PathBuf::from(&*text);
+                    if relative.is_relative() {
+                        *text = base.join(relative).to_string_lossy().into_owned();
+                    }
+                }
+            }
+        }
         for (section, value) in &table {
+            if value.is_array() {
+                self.origins.insert(
+                    (section.clone(), String::new()),
+                    Origin::File(path.to_owned()),
+                );
+            }
             if let Some(keys) = value.as_table() {
                 for key in keys.keys() {
                     self.origins.insert(
@@ -451,6 +506,10 @@ impl Layered {
                     .cloned()
                     .unwrap_or(Origin::Default)
             };
+            if section == "partners" {
+                config.partners = partners_from(value, &origin_of(""))?;
+                continue;
+            }
             let toml::Value::Table(keys) = value else {
                 return Err(ConfigError::Field {
                     section: section.clone(),
@@ -469,7 +528,8 @@ impl Layered {
                     return Err(ConfigError::Field {
                         section: section.clone(),
                         field: String::new(),
-                        message: "unknown section; the sections are node, server, store and log"
+                        message: "unknown section; the sections are node, server, store, log \
+                                  and [[partners]]"
                             .to_owned(),
                         origin: origin.unwrap_or(Origin::Default),
                     });
@@ -498,6 +558,34 @@ impl Layered {
         }
         Ok(config)
     }
+}
+
+/// `[[partners]]`, each entry on its own so that an error names the partner.
+fn partners_from(value: toml::Value, origin: &Origin) -> Result<Vec<PartnerConfig>, ConfigError> {
+    let error = |field: String, message: String| ConfigError::Field {
+        section: "partners".to_owned(),
+        field,
+        message,
+        origin: origin.clone(),
+    };
+    let toml::Value::Array(entries) = value else {
+        return Err(error(
+            String::new(),
+            "must be an array of tables ([[partners]])".to_owned(),
+        ));
+    };
+    let mut partners = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.into_iter().enumerate() {
+        let name = entry
+            .get("name")
+            .and_then(toml::Value::as_str)
+            .map_or_else(|| format!("#{}", i + 1), str::to_owned);
+        let partner: PartnerConfig = entry
+            .try_into()
+            .map_err(|e: toml::de::Error| error(name, e.message().to_owned()))?;
+        partners.push(partner);
+    }
+    Ok(partners)
 }
 
 fn section_from<T: serde::de::DeserializeOwned>(keys: &toml::Table) -> Result<T, String> {
@@ -739,6 +827,59 @@ level = "debug,taxii=trace"
             )
             .is_ok()
         );
+    }
+
+    const PARTNER: &str = r#"
+[node]
+communities = ["wc2030"]
+
+[[partners]]
+name = "paris"
+identity = "identity--2f0f4a1c-5d7e-4b8a-9c3d-1e2f3a4b5c6d"
+public_key = "ed25519:11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+url = "http://127.0.0.1:9001/"
+token_file = "secrets/paris.token"
+communities = ["wc2030"]
+account = "paris"
+[partners.outbound]
+collections = ["default"]
+max_tlp = "amber"
+"#;
+
+    #[test]
+    fn partners_are_read_with_their_token_file_relative_to_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("passerelle.toml");
+        std::fs::write(&path, PARTNER).unwrap();
+        let config = Config::load(Some(&path), []).unwrap();
+        assert_eq!(config.node.communities, ["wc2030"]);
+        assert_eq!(config.node.default_tlp, "amber");
+        let paris = &config.partners[0];
+        assert_eq!(paris.name, "paris");
+        assert_eq!(
+            paris.token_file.as_deref(),
+            Some(dir.path().join("secrets/paris.token").as_path())
+        );
+        assert_eq!(config.agreement().partners.len(), 1);
+    }
+
+    #[test]
+    fn partner_errors_name_the_partner_and_the_field() {
+        let bad_tlp = PARTNER.replace(r#"max_tlp = "amber""#, r#"max_tlp = "red""#);
+        let m = message(load_text(&bad_tlp, &[]));
+        assert!(m.contains("[partners] paris: outbound.max_tlp"), "{m}");
+        let unknown_key = PARTNER.replace("account = ", "acount = ");
+        let m = message(load_text(&unknown_key, &[]));
+        assert!(
+            m.contains("[partners] paris") && m.contains("acount"),
+            "{m}"
+        );
+        let bad_default = PARTNER.replace(
+            "communities = [\"wc2030\"]\n\n",
+            "communities = [\"wc2030\"]\ndefault_tlp = \"purple\"\n\n",
+        );
+        let m = message(load_text(&bad_default, &[]));
+        assert!(m.contains("[node] default_tlp"), "{m}");
     }
 
     #[test]
