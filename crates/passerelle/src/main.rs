@@ -7,6 +7,7 @@ mod config;
 mod input;
 mod logging;
 mod node;
+mod partners;
 mod server;
 mod shutdown;
 mod tls;

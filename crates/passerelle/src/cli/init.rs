@@ -9,6 +9,7 @@ use super::output;
 use crate::bootstrap;
 use crate::config;
 use crate::node::{self, NodeArgs};
+use crate::partners;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -69,10 +70,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let store = node::open_store(&database).await?;
         bootstrap::bootstrap(store.as_ref()).await
     })?;
+    let (identity, _) = partners::identity_or_create(&node.config)?;
     let mut out = io::stdout().lock();
     for line in bootstrap::describe(&created, &node.config, config_file.as_deref()) {
         output::line(&mut out, &line)?;
     }
+    output::line(&mut out, &identity_line(&identity))?;
     let scheme = if node.config.server.tls_files().is_some() {
         "https"
     } else {
@@ -96,6 +99,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     )?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// How `init` and a first `serve` name the identity they created.
+pub fn identity_line(identity: &federation::NodeIdentity) -> String {
+    format!(
+        "  identity       {} (public key {}; partners need both: `passerelle identity show`)",
+        identity.identity,
+        identity.public_key()
+    )
 }
 
 fn serve_args(args: &NodeArgs, data: &std::path::Path) -> String {

@@ -9,10 +9,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use store::SystemClock;
 
-use super::output;
+use super::{init, output};
 use crate::bootstrap;
 use crate::config::Config;
 use crate::node::{self, NodeArgs};
+use crate::partners;
 use crate::{logging, server, shutdown};
 
 const EXAMPLES: &str = "\
@@ -56,6 +57,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         } else {
             None
         };
+        let (identity, identity_created) = partners::identity_or_create(&config)?;
+        // The agreements are checked against the store before anything listens.
+        let federation = Arc::new(partners::federation(&config, store.clone()).await?);
+        for problem in federation.tie_accounts().await? {
+            tracing::warn!("{problem}");
+        }
+        tracing::info!(
+            identity = %identity.identity,
+            partners = federation.agreement().partners.len(),
+            "federation ready"
+        );
         let bound = server::Bound::bind(&config.server).await?;
         let base_url = bound.base_url();
         {
@@ -64,6 +76,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 for line in bootstrap::describe(created, &config, config_file.as_deref()) {
                     output::line(&mut out, &line)?;
                 }
+            }
+            if identity_created {
+                output::line(&mut out, &init::identity_line(&identity))?;
             }
             if let Some(created) = &created {
                 output::line(
