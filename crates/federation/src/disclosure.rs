@@ -88,6 +88,23 @@ impl Federation {
         cursor: Option<SyncCursor>,
     ) -> Result<Vec<Outcome>, FederationError> {
         let outcomes = self.decide(partner, collection, records).await?;
+        self.record(partner, channel, collection, &outcomes, cursor)
+            .await?;
+        Ok(outcomes)
+    }
+
+    /// Appends one `disclosed` ledger entry per outcome that goes (hash of the exact
+    /// bytes, the rule that allowed it), and `cursor` if given, in one transaction.
+    /// For callers that must decide first and record once the bytes are ready to
+    /// leave (offline files); everything else calls [`Federation::disclose`].
+    pub async fn record(
+        &self,
+        partner: &str,
+        channel: Channel,
+        collection: Uuid,
+        outcomes: &[Outcome],
+        cursor: Option<SyncCursor>,
+    ) -> Result<(), FederationError> {
         let entries: Vec<NewLedgerEntry> = outcomes
             .iter()
             .filter_map(|o| match &o.decision {
@@ -107,7 +124,7 @@ impl Federation {
         if !entries.is_empty() || cursor.is_some() {
             self.store().append_ledger(entries, cursor).await?;
         }
-        Ok(outcomes)
+        Ok(())
     }
 
     /// The latest version of every object a relationship or sighting among `items`
