@@ -6,7 +6,7 @@
 //!
 //! [`Federation`] ([`node`]) ties them to the store: the one path by which objects
 //! leave ([`disclosure`], which writes the ledger) and the checks on what arrives
-//! ([`receipt`]).
+//! ([`receipt`]). [`sync`] runs the pull and push exchanges with partners over TAXII.
 
 pub mod agreement;
 pub mod disclosure;
@@ -16,6 +16,7 @@ pub mod node;
 pub mod origin;
 pub mod receipt;
 pub mod signature;
+pub mod sync;
 
 pub use agreement::{Agreement, ConfigError};
 pub use disclosure::Outcome;
