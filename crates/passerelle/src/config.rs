@@ -39,6 +39,8 @@ pub struct Config {
     pub store: StoreConfig,
     /// Logging.
     pub log: LogConfig,
+    /// The sync workers that pull from and push to partners.
+    pub sync: SyncConfig,
     /// `[[partners]]`: the partner nodes and the agreements with each.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub partners: Vec<PartnerConfig>,
@@ -156,6 +158,51 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// `[sync]`: the workers inside `serve` that pull from and push to partners.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncConfig {
+    /// Whether `serve` runs the workers (`passerelle sync` works either way).
+    pub enabled: bool,
+    /// Seconds between two cycles with a partner that answers.
+    pub interval_seconds: u64,
+    /// The longest wait, in seconds, between cycles while a partner is down.
+    pub max_backoff_seconds: u64,
+    /// Objects per page pulled or pushed.
+    pub page_size: u64,
+    /// Seconds one request to a partner may take, connecting included.
+    pub request_timeout_seconds: u64,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            enabled: true,
+            interval_seconds: 30,
+            max_backoff_seconds: 300,
+            page_size: 1000,
+            request_timeout_seconds: 60,
+        }
+    }
+}
+
+impl SyncConfig {
+    /// The workers' settings.
+    pub fn settings(&self) -> federation::sync::SyncSettings {
+        use std::time::Duration;
+        let defaults = federation::sync::SyncSettings::default();
+        federation::sync::SyncSettings {
+            interval: Duration::from_secs(self.interval_seconds),
+            max_backoff: Duration::from_secs(self.max_backoff_seconds),
+            page_size: usize::try_from(self.page_size).unwrap_or(usize::MAX),
+            request_timeout: Duration::from_secs(self.request_timeout_seconds),
+            status_timeout: Duration::from_secs(self.request_timeout_seconds)
+                .max(defaults.status_timeout),
+            ..defaults
+        }
+    }
 }
 
 /// Where a setting's value came from, to point the operator at it.
@@ -360,6 +407,32 @@ impl Config {
                 ),
             ));
         }
+        let sync = &self.sync;
+        for (field, value) in [
+            ("interval_seconds", sync.interval_seconds),
+            ("request_timeout_seconds", sync.request_timeout_seconds),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::field("sync", field, "must be at least 1"));
+            }
+        }
+        if sync.max_backoff_seconds < sync.interval_seconds {
+            return Err(ConfigError::field(
+                "sync",
+                "max_backoff_seconds",
+                format!(
+                    "must be at least interval_seconds ({})",
+                    sync.interval_seconds
+                ),
+            ));
+        }
+        if !(1..=10_000).contains(&sync.page_size) {
+            return Err(ConfigError::field(
+                "sync",
+                "page_size",
+                "must be between 1 and 10000",
+            ));
+        }
         if let Err(error) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return Err(ConfigError::field(
                 "log",
@@ -523,13 +596,14 @@ impl Layered {
                 "server" => section_from(&keys).map(|s| config.server = s),
                 "store" => section_from(&keys).map(|s| config.store = s),
                 "log" => section_from(&keys).map(|s| config.log = s),
+                "sync" => section_from(&keys).map(|s| config.sync = s),
                 _ => {
                     let origin = keys.keys().next().map(|k| origin_of(k));
                     return Err(ConfigError::Field {
                         section: section.clone(),
                         field: String::new(),
-                        message: "unknown section; the sections are node, server, store, log \
-                                  and [[partners]]"
+                        message: "unknown section; the sections are node, server, store, log, \
+                                  sync and [[partners]]"
                             .to_owned(),
                         origin: origin.unwrap_or(Origin::Default),
                     });
@@ -543,6 +617,7 @@ impl Layered {
                         "node" => section_from::<NodeConfig>(&alone).err(),
                         "server" => section_from::<ServerConfig>(&alone).err(),
                         "store" => section_from::<StoreConfig>(&alone).err(),
+                        "sync" => section_from::<SyncConfig>(&alone).err(),
                         _ => section_from::<LogConfig>(&alone).err(),
                     };
                     error.map(|error| (key.clone(), error))
@@ -880,6 +955,43 @@ max_tlp = "amber"
         );
         let m = message(load_text(&bad_default, &[]));
         assert!(m.contains("[node] default_tlp"), "{m}");
+    }
+
+    #[test]
+    fn sync_settings() {
+        let config = load_text(
+            "[sync]\ninterval_seconds = 5\nmax_backoff_seconds = 40\npage_size = 2000\n",
+            &[("PASSERELLE__SYNC__ENABLED", "false")],
+        )
+        .unwrap();
+        assert!(!config.sync.enabled);
+        let settings = config.sync.settings();
+        assert_eq!(settings.interval.as_secs(), 5);
+        assert_eq!(settings.max_backoff.as_secs(), 40);
+        assert_eq!(settings.page_size, 2000);
+        assert_eq!(settings.request_timeout.as_secs(), 60);
+        let cases = [
+            (
+                "[sync]\ninterval_seconds = 0\n",
+                "[sync] interval_seconds: must be at least 1",
+            ),
+            (
+                "[sync]\ninterval_seconds = 60\nmax_backoff_seconds = 30\n",
+                "[sync] max_backoff_seconds: must be at least interval_seconds (60)",
+            ),
+            ("[sync]\npage_size = 0\n", "[sync] page_size"),
+            ("[sync]\npage_size = 20000\n", "[sync] page_size"),
+            (
+                "[sync]\nrequest_timeout_seconds = 0\n",
+                "[sync] request_timeout_seconds",
+            ),
+            ("[sync]\nenabled = \"yes\"\n", "[sync] enabled"),
+            ("[sync]\ninterval = 3\n", "[sync] interval: unknown field"),
+        ];
+        for (text, expected) in cases {
+            let m = message(load_text(text, &[]));
+            assert!(m.contains(expected), "{text:?}: {m}");
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //!   ([`Federation::disclose`], which writes the ledger before any byte leaves), is
 //!   posted in envelopes and followed to a complete status; the position moves only
 //!   then.
-//! - **Scheduling** ([`Syncer::run`]): one task per partner, each on the interval
+//! - **Scheduling** ([`Syncer::start`]): one task per partner, each on the interval
 //!   while the partner answers and on an exponential back-off with jitter
 //!   ([`backoff`]) while it is down; one partner never holds up another.
 //!
@@ -424,32 +424,44 @@ impl Syncer {
         })
     }
 
-    /// Records the attempt (what moved, then the error if any) and logs it.
+    /// Records a page committed (pull) or acknowledged (push) that moved objects, so
+    /// the totals and the last success follow a long exchange as it goes (and
+    /// count what a node stopped in the middle had already stored).
+    async fn progress(&self, partner: &str, collection: &str, direction: Channel, moved: u64) {
+        if moved == 0 {
+            return;
+        }
+        if let Err(error) = self
+            .federation
+            .store()
+            .record_sync_attempt(partner, collection, direction, Ok(moved))
+            .await
+        {
+            tracing::warn!(%partner, %error, "cannot record sync progress");
+        }
+    }
+
+    /// Records the end of the attempt (its pages recorded their objects as they
+    /// were committed) and logs it.
     async fn finish(&self, report: &mut ExchangeReport, result: Result<(), SyncError>) {
         report.error = result.err();
-        let store = self.federation.store();
         let moved = report.counts.moved();
-        let mut outcomes = Vec::new();
-        // Pages committed before a failure count: they are stored, and their
-        // position is saved.
-        if report.error.is_none() || moved > 0 {
-            outcomes.push(Ok(moved));
-        }
-        if let Some(error) = &report.error {
-            outcomes.push(Err(error.to_string()));
-        }
-        for outcome in outcomes {
-            if let Err(error) = store
-                .record_sync_attempt(
-                    &report.partner,
-                    &report.collection,
-                    report.direction,
-                    outcome,
-                )
-                .await
-            {
-                tracing::warn!(partner = %report.partner, %error, "cannot record the sync attempt");
-            }
+        let outcome = match &report.error {
+            Some(error) => Err(error.to_string()),
+            None => Ok(0),
+        };
+        if let Err(error) = self
+            .federation
+            .store()
+            .record_sync_attempt(
+                &report.partner,
+                &report.collection,
+                report.direction,
+                outcome,
+            )
+            .await
+        {
+            tracing::warn!(partner = %report.partner, %error, "cannot record the sync attempt");
         }
         let c = &report.counts;
         match &report.error {

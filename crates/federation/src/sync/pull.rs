@@ -79,12 +79,13 @@ pub(super) async fn pull(
     {
         counts.pages += 1;
         counts.received += page.objects.len() as u64;
+        let moved_before = counts.moved();
         let position = pages.position().clone();
         let (groups, rejections) = check_page(federation, name, page.objects).await?;
         for rejection in rejections {
             counts.rejected += 1;
             tracing::warn!(
-                partner = name,
+                partner = %name,
                 collection = %entry.remote,
                 object = %rejection.object,
                 reason = %rejection.reason,
@@ -136,6 +137,14 @@ pub(super) async fn pull(
             store.set_sync_cursor(cursor).await?;
         }
         saved_position = position;
+        syncer
+            .progress(
+                name,
+                &entry.remote,
+                Channel::Pull,
+                counts.moved() - moved_before,
+            )
+            .await;
     }
     Ok(())
 }

@@ -101,6 +101,7 @@ pub(super) async fn push(
         for (rule, n) in &page.withheld {
             *counts.withheld.entry(*rule).or_default() += n;
         }
+        let moved_before = counts.moved();
         if let Err(error) = send(
             syncer,
             name,
@@ -127,6 +128,9 @@ pub(super) async fn push(
             })
             .await?;
         after = Some(page.last);
+        syncer
+            .progress(name, &key, Channel::Push, counts.moved() - moved_before)
+            .await;
         if !page.more {
             return Ok(());
         }
@@ -165,7 +169,7 @@ async fn next_page(
                 bytes,
             }),
             Decision::Withhold { rule, detail } => {
-                tracing::debug!(partner, object = %record.id, %rule, %detail, "withheld from push");
+                tracing::debug!(%partner, object = %record.id, %rule, %detail, "withheld from push");
                 *withheld.entry(rule).or_default() += 1;
             }
         }
@@ -196,7 +200,7 @@ async fn send(
         if object.bytes.len() as u64 + ENVELOPE_OVERHEAD > max_content_length {
             counts.refused += 1;
             tracing::warn!(
-                partner,
+                %partner,
                 object = %object.id,
                 version = %object.version,
                 size = object.bytes.len(),
@@ -234,7 +238,7 @@ async fn send(
             for (object, message) in failed {
                 counts.refused += 1;
                 tracing::warn!(
-                    partner,
+                    %partner,
                     collection = %entry.remote,
                     object = %object.id,
                     version = %object.version,

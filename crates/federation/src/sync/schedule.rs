@@ -26,7 +26,7 @@ impl Workers {
     pub async fn join(self) {
         for (partner, task) in self.tasks {
             if let Err(error) = task.await {
-                tracing::warn!(partner, %error, "a sync worker stopped abnormally");
+                tracing::warn!(%partner, %error, "a sync worker stopped abnormally");
             }
         }
     }
@@ -56,7 +56,7 @@ impl Syncer {
     async fn worker(&self, partner: String, mut stop: watch::Receiver<bool>) {
         let settings = self.settings();
         let mut backoff = Backoff::new(settings.interval, settings.max_backoff);
-        tracing::info!(partner, interval = ?settings.interval, "sync worker started");
+        tracing::info!(%partner, interval = ?settings.interval, "sync worker started");
         loop {
             if *stop.borrow() {
                 break;
@@ -69,7 +69,7 @@ impl Syncer {
                 Ok(report) if report.partner_down() => {
                     let delay = backoff.failed();
                     tracing::warn!(
-                        partner,
+                        %partner,
                         failures = backoff.failures(),
                         next_attempt_in = ?delay,
                         "partner unreachable; backing off"
@@ -78,7 +78,7 @@ impl Syncer {
                 }
                 Ok(_) => backoff.succeeded(),
                 Err(error) => {
-                    tracing::warn!(partner, %error, "sync cycle failed");
+                    tracing::warn!(%partner, %error, "sync cycle failed");
                     backoff.failed()
                 }
             };
@@ -87,7 +87,7 @@ impl Syncer {
                 () = stopped(&mut stop) => break,
             }
         }
-        tracing::info!(partner, "sync worker stopped");
+        tracing::info!(%partner, "sync worker stopped");
     }
 }
 

@@ -8,6 +8,7 @@ mod import;
 mod init;
 pub mod output;
 mod serve;
+pub mod sync;
 mod token;
 mod validate;
 
@@ -23,6 +24,7 @@ Examples:
   passerelle account add siem && passerelle account grant siem default --read && passerelle token create siem
   passerelle validate feed.json                             check a STIX 2.1 bundle, one line per problem
   passerelle config default                                 print a commented config file with every setting
+  passerelle sync --status                                  where pulls and pushes with each partner stand
   passerelle serve --help                                   options and examples of a command";
 
 /// Passerelle: a STIX 2.1 / TAXII 2.1 node that partner security services run
@@ -45,6 +47,7 @@ enum Command {
     Export(export::Args),
     Validate(validate::Args),
     Config(config::Args),
+    Sync(sync::Args),
 }
 
 /// Runs the chosen command and returns the process exit code.
@@ -59,5 +62,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => export::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Config(args) => config::run(args),
+        Command::Sync(args) => sync::run(args),
     }
 }

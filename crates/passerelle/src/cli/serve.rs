@@ -1,6 +1,7 @@
 //! `passerelle serve`: runs the node's TAXII 2.1 server until SIGTERM or
 //! Ctrl-C. On first run (no database yet) it initialises the node as `init`
-//! does and prints the admin token once.
+//! does and prints the admin token once. With partners to pull from or push to,
+//! it also runs the sync workers (`[sync]`).
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use store::SystemClock;
 
-use super::{init, output};
+use super::{init, output, sync};
 use crate::bootstrap;
 use crate::config::Config;
 use crate::node::{self, NodeArgs};
@@ -23,6 +24,7 @@ Examples:
   PASSERELLE__SERVER__LISTEN=127.0.0.1:9000 passerelle serve
 
 The URL is printed on stdout once the node accepts connections; logs go to stderr.
+Partners with pull or push entries are synced every [sync] interval_seconds (see `passerelle sync`).
 SIGTERM or Ctrl-C stops it gracefully: no new connections, requests in flight finish, exit code 0.";
 
 /// Run the node's TAXII 2.1 server.
@@ -97,10 +99,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             out.flush()?;
         }
         tracing::info!(url = %base_url, api_root = %config.server.api_root, "serving");
+        // One signal stops both the server and the sync workers.
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown::signal().await;
+            let _ = stop.send(true);
+        });
+        let workers = sync::start(&config, federation, stopping.clone());
         let state = taxii::AppState::new(store, Arc::new(SystemClock), settings(&config));
+        let mut server_stop = stopping;
         bound
-            .serve(taxii::router(state), shutdown::signal())
+            .serve(taxii::router(state), async move {
+                let _ = server_stop.wait_for(|stop| *stop).await;
+            })
             .await?;
+        if let Some(workers) = workers {
+            workers.join().await;
+        }
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })
