@@ -1384,3 +1384,122 @@ fn a_node_killed_while_pulling_100000_objects_resumes_with_exactly_the_same_obje
         started.elapsed()
     );
 }
+
+#[test]
+fn a_push_that_failed_is_sent_again_without_being_disclosed_twice() {
+    let root = tempfile::tempdir().unwrap();
+    let paris = Node::init(root.path(), "Paris");
+    paris.collection("Outbox", "outbox");
+    let objects: Vec<Value> = (0..3).map(|i| indicator(&format!("retry {i}"))).collect();
+    paris.import(
+        &bundle_file(root.path(), "outbox.json", &objects, None),
+        "outbox",
+    );
+    // The partner's first POST fails as an overloaded server's would; later ones work.
+    let posts = Arc::new(Mutex::new(0u32));
+    let fake = {
+        let posts = Arc::clone(&posts);
+        Fake::start(move |request| {
+            if request.method == "GET" && request.path == "/api/" {
+                let body =
+                    json!({"title": "fake", "versions": [TAXII], "max_content_length": 1_000_000});
+                return Reply::Taxii(200, body.to_string().into_bytes(), Vec::new());
+            }
+            let mut n = posts.lock().unwrap();
+            *n += 1;
+            if *n == 1 {
+                return Reply::Taxii(503, b"{\"title\":\"busy\"}".to_vec(), Vec::new());
+            }
+            let envelope: Value = serde_json::from_slice(&request.body).unwrap();
+            let successes: Vec<Value> = envelope["objects"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| json!({"id": o["id"], "version": o["modified"]}))
+                .collect();
+            let status = json!({
+                "id": uuid::Uuid::new_v4().to_string(), "status": "complete",
+                "total_count": successes.len(), "success_count": successes.len(),
+                "successes": successes, "failure_count": 0, "pending_count": 0,
+            });
+            Reply::Taxii(202, status.to_string().into_bytes(), Vec::new())
+        })
+    };
+    let fake_partner = NodeIdentity::generate("Fake");
+    let fake_key = fake_partner.public_key().to_string();
+    let mut partner = Partner::new("fake", &fake_partner.identity, &fake_key);
+    partner.url = Some(&fake.url);
+    partner.token_env = Some("TOKEN_FAKE");
+    partner.push = vec![("outbox", "remote-c")];
+    partner.outbound = "collections = [\"outbox\"]";
+    paris.configure(&format!(
+        "\n[sync]\ninterval_seconds = 1\nmax_backoff_seconds = 2\n{}",
+        partner.toml()
+    ));
+    let env = [("TOKEN_FAKE", "psl_x")];
+
+    // With the workers turned off, serve does not sync.
+    let server = paris.serve(&[
+        ("TOKEN_FAKE", "psl_x"),
+        ("PASSERELLE__SYNC__ENABLED", "false"),
+    ]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let (_, logs) = server.terminate();
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+    assert!(plain(&logs).contains("sync workers disabled"), "{logs}");
+
+    let server = paris.serve(&env);
+    let push = wait_for(Duration::from_secs(20), "the push to succeed", || {
+        let status = paris.status();
+        let push = status[&("fake".to_owned(), "push".to_owned())].clone();
+        (push["objects"] == 3 && push["last_error"].is_null()).then_some(push)
+    });
+    let (_, logs) = server.terminate();
+    let logs = plain(&logs);
+    assert!(logs.contains("HTTP 503"), "{logs}");
+    assert!(logs.contains("backing off"), "{logs}");
+    assert!(push["last_success"].is_string());
+    let bodies: Vec<Vec<u8>> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.body)
+        .collect();
+    assert_eq!(bodies.len(), 2, "one failed POST, one that worked");
+    assert_eq!(bodies[0], bodies[1], "the same page, the same bytes");
+    runtime().block_on(async {
+        let disclosed = paris
+            .store()
+            .ledger(&LedgerQuery {
+                direction: Some(Direction::Disclosed),
+                ..LedgerQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(disclosed.len(), 3, "disclosed once, sent twice");
+    });
+}
+
+#[test]
+fn sync_help_has_examples() {
+    let help = ok(&["sync", "--help"]);
+    assert!(help.contains("Examples:"), "{help}");
+    assert!(help.contains("passerelle sync --status"), "{help}");
+    assert!(help.contains("[PARTNER]"), "{help}");
+    let top = ok(&["--help"]);
+    assert!(top.contains("sync"), "{top}");
+    // An unknown partner is named, with the ones that exist.
+    let root = tempfile::tempdir().unwrap();
+    let paris = Node::init(root.path(), "Paris");
+    let output = paris.run(&["sync", "lyon"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("no partner \"lyon\""), "{err}");
+    let (out, _, code) = paris.sync(&[], &[]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("no partner has anything to pull or push"),
+        "{out}"
+    );
+    assert!(paris.cli(&["sync", "--status"]).contains("no exchange"));
+}
