@@ -1503,3 +1503,58 @@ fn sync_help_has_examples() {
     );
     assert!(paris.cli(&["sync", "--status"]).contains("no exchange"));
 }
+
+#[test]
+fn the_cli_skips_a_partner_the_running_node_is_syncing_with() {
+    let root = tempfile::tempdir().unwrap();
+    let paris = Node::init(root.path(), "Paris");
+    paris.collection("From Lyon", "from-lyon");
+    // The first request hangs (the node's worker is stuck in it); later ones get an
+    // empty page.
+    let first = Arc::new(Mutex::new(true));
+    let fake = {
+        let first = Arc::clone(&first);
+        Fake::start(move |_| {
+            if std::mem::replace(&mut *first.lock().unwrap(), false) {
+                Reply::Hang
+            } else {
+                envelope_reply(&[])
+            }
+        })
+    };
+    let lyon = NodeIdentity::generate("Lyon");
+    let key = lyon.public_key().to_string();
+    let mut partner = Partner::new("lyon", &lyon.identity, &key);
+    partner.url = Some(&fake.url);
+    partner.token_env = Some("TOKEN_FAKE");
+    partner.pull = vec![("c", "from-lyon")];
+    paris.configure(&format!(
+        "\n[sync]\nrequest_timeout_seconds = 60\n{}",
+        partner.toml()
+    ));
+    let env = [("TOKEN_FAKE", "psl_x")];
+    let server = paris.serve(&env);
+    wait_for(
+        Duration::from_secs(10),
+        "the node to call the partner",
+        || (!fake.requests().is_empty()).then_some(()),
+    );
+    let (out, err, code) = paris.sync(&["lyon"], &env);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        out.contains("lyon: skipped: another process (the running node, or another `passerelle sync`) is syncing with partner lyon"),
+        "{out}"
+    );
+    assert_eq!(fake.requests().len(), 1, "the CLI did not call the partner");
+    // Stopping the node abandons the hanging request at once and frees the partner.
+    let started = Instant::now();
+    let (exit, _) = server.terminate();
+    assert!(exit.success());
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let (out, err, code) = paris.sync(&["lyon"], &env);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("lyon pull c -> from-lyon: 0 received"),
+        "{out}"
+    );
+}

@@ -27,6 +27,8 @@ mod schedule;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::fs::{File, TryLockError};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -270,6 +272,9 @@ pub struct PartnerReport {
     pub partner: String,
     /// Its exchanges, pulls first, in configuration order.
     pub exchanges: Vec<ExchangeReport>,
+    /// Why the cycle did not run, when another process was syncing with the
+    /// partner (the running node, or another `passerelle sync`).
+    pub skipped: Option<String>,
 }
 
 impl PartnerReport {
@@ -294,6 +299,8 @@ pub struct Syncer {
     federation: Arc<Federation>,
     settings: SyncSettings,
     env: Arc<EnvLookup>,
+    /// Where the per-partner lock files are (`None`: no locking).
+    lock_dir: Option<PathBuf>,
     /// Push pages disclosed (and in the ledger) but not yet acknowledged, by partner
     /// and local collection: sent again as they are rather than disclosed twice.
     pending: Mutex<HashMap<(String, Uuid), push::PendingPage>>,
@@ -328,8 +335,17 @@ impl Syncer {
             federation,
             settings,
             env,
+            lock_dir: None,
             pending: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Takes a lock file per partner in `dir` for the length of each cycle, so two
+    /// processes on the same node (the running node and `passerelle sync`) never
+    /// sync with the same partner at once: the second skips its cycle.
+    pub fn with_lock_dir(mut self, dir: impl Into<PathBuf>) -> Syncer {
+        self.lock_dir = Some(dir.into());
+        self
     }
 
     /// The federation it works for.
@@ -378,6 +394,17 @@ impl Syncer {
     /// reported and recorded; the others still run.
     pub async fn sync_partner(&self, name: &str) -> Result<PartnerReport, FederationError> {
         let partner = self.federation.partner(name)?.clone();
+        let _lock = match self.lock(name) {
+            Ok(lock) => lock,
+            Err(reason) => {
+                tracing::info!(partner = %name, %reason, "sync cycle skipped");
+                return Ok(PartnerReport {
+                    partner: name.to_owned(),
+                    exchanges: Vec::new(),
+                    skipped: Some(reason),
+                });
+            }
+        };
         let client = credentials::client(&partner, &*self.env, self.settings.request_timeout);
         let mut exchanges = Vec::new();
         for (index, entry) in partner.pull.iter().enumerate() {
@@ -421,7 +448,34 @@ impl Syncer {
         Ok(PartnerReport {
             partner: name.to_owned(),
             exchanges,
+            skipped: None,
         })
+    }
+
+    /// The partner's lock, held until the returned file is dropped (the system
+    /// releases it if the process dies); `Err` says why the cycle cannot run.
+    fn lock(&self, partner: &str) -> Result<Option<File>, String> {
+        let Some(dir) = &self.lock_dir else {
+            return Ok(None);
+        };
+        let path = dir.join(format!("{partner}.lock"));
+        let file = std::fs::create_dir_all(dir)
+            .and_then(|()| {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&path)
+            })
+            .map_err(|e| format!("cannot open the lock file {}: {e}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(TryLockError::WouldBlock) => Err(format!(
+                "another process (the running node, or another `passerelle sync`) is syncing \
+                 with partner {partner}"
+            )),
+            Err(TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
+        }
     }
 
     /// Records a page committed (pull) or acknowledged (push) that moved objects, so

@@ -76,6 +76,7 @@ impl Syncer {
                     );
                     delay
                 }
+                // Skipped (another process was syncing) or done: the usual interval.
                 Ok(_) => backoff.succeeded(),
                 Err(error) => {
                     tracing::warn!(%partner, %error, "sync cycle failed");

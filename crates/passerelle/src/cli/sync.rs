@@ -29,8 +29,10 @@ Examples:
 A cycle prints one line per exchange: <partner> <pull|push> <from> -> <to>: what moved,
 then the error if it failed. Rejected and refused objects are logged on stderr with their id
 and the reason. A running `passerelle serve` syncs on its own every [sync] interval_seconds;
-this command runs a cycle now against the node's database (the node may be running).
-The exit code is 0 when every exchange worked, 1 when one failed, 2 when the command itself failed.";
+this command runs a cycle now against the node's database (the node may be running; a
+partner it is syncing with at that moment is skipped).
+The exit code is 0 when every exchange worked, 1 when one failed or was skipped, 2 when the
+command itself failed.";
 
 /// Pull from and push to partners now, or show where each exchange stands.
 #[derive(Debug, clap::Args)]
@@ -65,12 +67,18 @@ pub fn start(
         tracing::info!("sync workers disabled ([sync] enabled = false)");
         return None;
     }
-    let syncer = Arc::new(Syncer::new(federation, config.sync.settings()));
+    let syncer = Arc::new(syncer(config, federation));
     let workers = syncer.start(stop);
     if !workers.partners().is_empty() {
         tracing::info!(partners = ?workers.partners(), "sync workers started");
     }
     Some(workers)
+}
+
+/// The node's workers; a lock file per partner in `<data>/sync/` keeps the running
+/// node and `passerelle sync` from syncing with the same partner at once.
+fn syncer(config: &Config, federation: Arc<Federation>) -> Syncer {
+    Syncer::new(federation, config.sync.settings()).with_lock_dir(config.node.data.join("sync"))
 }
 
 /// Runs `passerelle sync`.
@@ -111,14 +119,27 @@ async fn cycle(
     only: Option<&str>,
     format: Format,
 ) -> anyhow::Result<ExitCode> {
-    let syncer = Arc::new(Syncer::new(federation, config.sync.settings()));
+    let syncer = Arc::new(syncer(config, federation));
     let reports = match only {
         Some(name) => vec![syncer.sync_partner(name).await?],
         None => syncer.sync_all().await,
     };
     let mut out = io::stdout().lock();
     let exchanges: Vec<_> = reports.iter().flat_map(|r| &r.exchanges).collect();
-    if exchanges.is_empty() {
+    let skipped: Vec<_> = reports
+        .iter()
+        .filter_map(|r| r.skipped.as_ref().map(|why| (&r.partner, why)))
+        .collect();
+    for (partner, why) in &skipped {
+        match format {
+            Format::Text => output::line(&mut out, &format!("{partner}: skipped: {why}"))?,
+            Format::Json => output::line(
+                &mut out,
+                &json!({"partner": partner, "skipped": why}).to_string(),
+            )?,
+        }
+    }
+    if exchanges.is_empty() && skipped.is_empty() {
         let who = only.map_or_else(
             || "no partner has anything".to_owned(),
             |n| format!("partner {n} has nothing"),
@@ -166,8 +187,8 @@ async fn cycle(
             &mut out,
             &format!(
                 "synced with {} partner{}: {} exchange{}, {moved} object{} moved, {failed} failed",
-                reports.len(),
-                plural(reports.len()),
+                reports.len() - skipped.len(),
+                plural(reports.len() - skipped.len()),
                 exchanges.len(),
                 plural(exchanges.len()),
                 plural(usize::try_from(moved).unwrap_or(usize::MAX)),
@@ -175,7 +196,7 @@ async fn cycle(
         )?;
     }
     out.flush()?;
-    Ok(if failed > 0 {
+    Ok(if failed > 0 || !skipped.is_empty() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
