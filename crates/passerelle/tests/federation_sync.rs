@@ -942,8 +942,14 @@ fn push_discloses_through_egress_writes_the_ledger_and_sends_revocations() {
     assert_eq!(served_hashes, recorded_hashes);
 
     // Nothing new: nothing is sent or recorded again.
-    let (out, _, _) = paris.sync(&[], &env);
-    assert!(out.contains(": 0 sent, 0 withheld"), "{out}");
+    let (out, _, code) = paris.sync(&["--format", "json"], &env);
+    assert_eq!(code, 0, "{out}");
+    let record: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(record["partner"], "rabat");
+    assert_eq!(record["direction"], "push");
+    assert_eq!(record["sent"], 0);
+    assert_eq!(record["withheld"], json!({}));
+    assert_eq!(record["error"], Value::Null);
 
     // A revocation of a shared indicator travels as a new version.
     let original = objects
