@@ -1511,17 +1511,17 @@ fn sync_help_has_examples() {
 }
 
 #[test]
-fn the_cli_skips_a_partner_the_running_node_is_syncing_with() {
+fn the_node_and_the_cli_never_sync_with_one_partner_at_once() {
     let root = tempfile::tempdir().unwrap();
     let paris = Node::init(root.path(), "Paris");
     paris.collection("From Lyon", "from-lyon");
-    // The first request hangs (the node's worker is stuck in it); later ones get an
-    // empty page.
-    let first = Arc::new(Mutex::new(true));
+    // While `hang` is set, the next request hangs (and clears it); others get an
+    // empty page. Each request's arrival is recorded by the fake.
+    let hang = Arc::new(Mutex::new(true));
     let fake = {
-        let first = Arc::clone(&first);
+        let hang = Arc::clone(&hang);
         Fake::start(move |_| {
-            if std::mem::replace(&mut *first.lock().unwrap(), false) {
+            if std::mem::replace(&mut *hang.lock().unwrap(), false) {
                 Reply::Hang
             } else {
                 envelope_reply(&[])
@@ -1535,32 +1535,66 @@ fn the_cli_skips_a_partner_the_running_node_is_syncing_with() {
     partner.token_env = Some("TOKEN_FAKE");
     partner.pull = vec![("c", "from-lyon")];
     paris.configure(&format!(
-        "\n[sync]\nrequest_timeout_seconds = 60\n{}",
+        "\n[sync]\ninterval_seconds = 1\nrequest_timeout_seconds = 5\n{}",
         partner.toml()
     ));
     let env = [("TOKEN_FAKE", "psl_x")];
-    let server = paris.serve(&env);
+    let background_sync = || {
+        common::command(&["sync", "lyon", "--data", paris.data()])
+            .envs(env)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+
+    // The command is stuck in a request: the node's worker skips its cycles.
+    let cli = background_sync();
     wait_for(
         Duration::from_secs(10),
-        "the node to call the partner",
-        || (!fake.requests().is_empty()).then_some(()),
+        "the command to call the partner",
+        || (fake.requests().len() == 1).then_some(()),
     );
-    let (out, err, code) = paris.sync(&["lyon"], &env);
-    assert_eq!(code, 1, "{out}\n{err}");
-    assert!(
-        out.contains("lyon: skipped: another process (the running node, or another `passerelle sync`) is syncing with partner lyon"),
-        "{out}"
+    let server = paris.serve(&env);
+    let output = cli.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "the command's request timed out"
     );
-    assert_eq!(fake.requests().len(), 1, "the CLI did not call the partner");
-    // Stopping the node abandons the hanging request at once and frees the partner.
+    assert_eq!(
+        fake.requests().len(),
+        1,
+        "the node did not call the partner meanwhile"
+    );
+    wait_for(Duration::from_secs(10), "the node's own cycle", || {
+        (fake.requests().len() >= 2).then_some(())
+    });
+
+    // The node's worker is stuck in a request: the command waits for it, then runs.
+    *hang.lock().unwrap() = true;
+    let hung_at = fake.requests().len() + 1;
+    wait_for(
+        Duration::from_secs(10),
+        "the node to call the partner again",
+        || (fake.requests().len() >= hung_at).then_some(()),
+    );
     let started = Instant::now();
-    let (exit, _) = server.terminate();
-    assert!(exit.success());
-    assert!(started.elapsed() < Duration::from_secs(10));
-    let (out, err, code) = paris.sync(&["lyon"], &env);
-    assert_eq!(code, 0, "{out}\n{err}");
+    let cli = background_sync();
+    let output = cli.wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&output.stdout);
+    let err = plain(&String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(0), "{out}\n{err}");
     assert!(
         out.contains("lyon pull c -> from-lyon: 0 received"),
         "{out}"
     );
+    assert!(err.contains("waiting for it to finish"), "{err}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "it waited for the node's request to time out"
+    );
+    let (exit, logs) = server.terminate();
+    assert!(exit.success());
+    assert!(plain(&logs).contains("sync cycle skipped"), "{logs}");
 }

@@ -291,6 +291,16 @@ impl PartnerReport {
     }
 }
 
+/// What a cycle does when another process on the node is syncing with the same
+/// partner ([`Syncer::with_lock_dir`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenBusy {
+    /// Skip this cycle (the node's workers: the next one comes soon).
+    Skip,
+    /// Wait for the other to finish, then run (`passerelle sync`: "now" means after it).
+    Wait,
+}
+
 /// How tokens named by `token_env` are read (the process environment in the node).
 pub type EnvLookup = dyn Fn(&str) -> Option<String> + Send + Sync;
 
@@ -301,6 +311,8 @@ pub struct Syncer {
     env: Arc<EnvLookup>,
     /// Where the per-partner lock files are (`None`: no locking).
     lock_dir: Option<PathBuf>,
+    /// What a cycle does when the lock is taken.
+    when_busy: WhenBusy,
     /// Push pages disclosed (and in the ledger) but not yet acknowledged, by partner
     /// and local collection: sent again as they are rather than disclosed twice.
     pending: Mutex<HashMap<(String, Uuid), push::PendingPage>>,
@@ -336,15 +348,17 @@ impl Syncer {
             settings,
             env,
             lock_dir: None,
+            when_busy: WhenBusy::Skip,
             pending: Mutex::new(HashMap::new()),
         }
     }
 
     /// Takes a lock file per partner in `dir` for the length of each cycle, so two
     /// processes on the same node (the running node and `passerelle sync`) never
-    /// sync with the same partner at once: the second skips its cycle.
-    pub fn with_lock_dir(mut self, dir: impl Into<PathBuf>) -> Syncer {
+    /// sync with the same partner at once; `when_busy` says what the second does.
+    pub fn with_lock_dir(mut self, dir: impl Into<PathBuf>, when_busy: WhenBusy) -> Syncer {
         self.lock_dir = Some(dir.into());
+        self.when_busy = when_busy;
         self
     }
 
@@ -394,7 +408,7 @@ impl Syncer {
     /// reported and recorded; the others still run.
     pub async fn sync_partner(&self, name: &str) -> Result<PartnerReport, FederationError> {
         let partner = self.federation.partner(name)?.clone();
-        let _lock = match self.lock(name) {
+        let _lock = match self.lock(name).await {
             Ok(lock) => lock,
             Err(reason) => {
                 tracing::info!(partner = %name, %reason, "sync cycle skipped");
@@ -454,7 +468,7 @@ impl Syncer {
 
     /// The partner's lock, held until the returned file is dropped (the system
     /// releases it if the process dies); `Err` says why the cycle cannot run.
-    fn lock(&self, partner: &str) -> Result<Option<File>, String> {
+    async fn lock(&self, partner: &str) -> Result<Option<File>, String> {
         let Some(dir) = &self.lock_dir else {
             return Ok(None);
         };
@@ -468,13 +482,25 @@ impl Syncer {
                     .open(&path)
             })
             .map_err(|e| format!("cannot open the lock file {}: {e}", path.display()))?;
+        let cannot = |e: std::io::Error| format!("cannot lock {}: {e}", path.display());
         match file.try_lock() {
             Ok(()) => Ok(Some(file)),
-            Err(TryLockError::WouldBlock) => Err(format!(
-                "another process (the running node, or another `passerelle sync`) is syncing \
-                 with partner {partner}"
+            Err(TryLockError::Error(e)) => Err(cannot(e)),
+            Err(TryLockError::WouldBlock) if self.when_busy == WhenBusy::Skip => Err(format!(
+                "another process (the running node, or `passerelle sync`) is syncing with \
+                 partner {partner}"
             )),
-            Err(TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
+            Err(TryLockError::WouldBlock) => {
+                tracing::info!(
+                    %partner,
+                    "another process is syncing with this partner; waiting for it to finish"
+                );
+                tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+                    .await
+                    .map_err(|e| format!("waiting for the lock was interrupted: {e}"))?
+                    .map(Some)
+                    .map_err(cannot)
+            }
         }
     }
 

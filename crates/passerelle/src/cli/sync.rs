@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use federation::Federation;
-use federation::sync::{Syncer, Workers};
+use federation::sync::{Syncer, WhenBusy, Workers};
 use serde_json::json;
 use store::{Channel, Micros, SyncState};
 use tokio::sync::watch;
@@ -29,10 +29,10 @@ Examples:
 A cycle prints one line per exchange: <partner> <pull|push> <from> -> <to>: what moved,
 then the error if it failed. Rejected and refused objects are logged on stderr with their id
 and the reason. A running `passerelle serve` syncs on its own every [sync] interval_seconds;
-this command runs a cycle now against the node's database (the node may be running; a
-partner it is syncing with at that moment is skipped).
-The exit code is 0 when every exchange worked, 1 when one failed or was skipped, 2 when the
-command itself failed.";
+this command runs a cycle now against the node's database (the node may be running: a
+partner it is syncing with at that moment is synced once the node's cycle is done).
+The exit code is 0 when every exchange worked, 1 when one failed, 2 when the command itself
+failed.";
 
 /// Pull from and push to partners now, or show where each exchange stands.
 #[derive(Debug, clap::Args)]
@@ -67,7 +67,7 @@ pub fn start(
         tracing::info!("sync workers disabled ([sync] enabled = false)");
         return None;
     }
-    let syncer = Arc::new(syncer(config, federation));
+    let syncer = Arc::new(syncer(config, federation, WhenBusy::Skip));
     let workers = syncer.start(stop);
     if !workers.partners().is_empty() {
         tracing::info!(partners = ?workers.partners(), "sync workers started");
@@ -76,9 +76,11 @@ pub fn start(
 }
 
 /// The node's workers; a lock file per partner in `<data>/sync/` keeps the running
-/// node and `passerelle sync` from syncing with the same partner at once.
-fn syncer(config: &Config, federation: Arc<Federation>) -> Syncer {
-    Syncer::new(federation, config.sync.settings()).with_lock_dir(config.node.data.join("sync"))
+/// node and `passerelle sync` from syncing with the same partner at once (the
+/// node's worker skips a cycle; the command waits for the node's to finish).
+fn syncer(config: &Config, federation: Arc<Federation>, when_busy: WhenBusy) -> Syncer {
+    Syncer::new(federation, config.sync.settings())
+        .with_lock_dir(config.node.data.join("sync"), when_busy)
 }
 
 /// Runs `passerelle sync`.
@@ -119,7 +121,7 @@ async fn cycle(
     only: Option<&str>,
     format: Format,
 ) -> anyhow::Result<ExitCode> {
-    let syncer = Arc::new(syncer(config, federation));
+    let syncer = Arc::new(syncer(config, federation, WhenBusy::Wait));
     let reports = match only {
         Some(name) => vec![syncer.sync_partner(name).await?],
         None => syncer.sync_all().await,
