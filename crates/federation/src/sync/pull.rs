@@ -3,6 +3,9 @@
 //! the saved position; each object through [`intake::receive`]; each page stored
 //! with its position in the same transaction.
 //!
+//! The next page is fetched while the current one is checked and stored
+//! ([`Prefetch`]); positions still go with their own pages.
+//!
 //! A page's objects can land in two collections (the `into` collection and the
 //! quarantine) and carry different signature checks, so they are stored in groups
 //! of one collection and one provenance; the position goes with the last group.
@@ -12,7 +15,9 @@
 use std::sync::Arc;
 
 use store::{AddOutcome, Channel, NewObject, Provenance, SyncCursor};
-use taxii::client::{Filters, Position, TaxiiClient};
+use taxii::client::{ClientError, Filters, ObjectPages, ObjectsPage, Position, TaxiiClient};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::intake::{self, Received, Rejection};
@@ -70,17 +75,13 @@ pub(super) async fn pull(
     let filters = Filters::default()
         .limit(syncer.settings().page_size as u64)
         .versions(["all"]);
-    let mut pages = client.object_pages(&entry.remote, filters, start.clone());
+    let mut pages = Prefetch::start(client.object_pages(&entry.remote, filters, start.clone()));
     let mut saved_position = start;
-    while let Some(page) = pages
-        .next_page()
-        .await
-        .map_err(|e| SyncError::taxii(name, e))?
-    {
+    while let Some(next) = pages.receiver.recv().await {
+        let (page, position) = next.map_err(|e| SyncError::taxii(name, e))?;
         counts.pages += 1;
         counts.received += page.objects.len() as u64;
         let moved_before = counts.moved();
-        let position = pages.position().clone();
         let (groups, rejections) = check_page(federation, name, page.objects).await?;
         for rejection in rejections {
             counts.rejected += 1;
@@ -147,6 +148,40 @@ pub(super) async fn pull(
             .await;
     }
     Ok(())
+}
+
+/// The walk through the partner's pages, one page ahead of the one being checked
+/// and stored: the partner prepares the next page while this node works on the
+/// current one. Dropping it stops the walk.
+struct Prefetch {
+    receiver: mpsc::Receiver<Result<(ObjectsPage, Position), ClientError>>,
+    task: JoinHandle<()>,
+}
+
+impl Prefetch {
+    fn start(mut pages: ObjectPages) -> Prefetch {
+        let (sender, receiver) = mpsc::channel(1);
+        let task = tokio::spawn(async move {
+            loop {
+                let next = match pages.next_page().await {
+                    Ok(Some(page)) => Ok((page, pages.position().clone())),
+                    Ok(None) => return,
+                    Err(e) => Err(e),
+                };
+                let failed = next.is_err();
+                if sender.send(next).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        Prefetch { receiver, task }
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// Checks every object of a page (validation and signatures are CPU work: off the
