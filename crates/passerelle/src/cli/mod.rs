@@ -3,6 +3,7 @@
 mod account;
 mod collection;
 mod config;
+mod demo;
 mod export;
 mod import;
 mod init;
@@ -17,6 +18,7 @@ use clap::{Parser, Subcommand};
 
 const EXAMPLES: &str = "\
 Examples:
+  passerelle demo                                           three partner nodes on this machine, synced, explained
   passerelle serve --data ./passerelle-data                 start a node (created on first run; prints its URL and token)
   passerelle import attack.json --collection default        add a bundle's objects to a collection
   passerelle export --collection default --out all.json     write a collection as one bundle
@@ -36,6 +38,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Demo(demo::Args),
     Init(init::Args),
     Serve(serve::Args),
     Account(account::Args),
@@ -50,6 +53,7 @@ enum Command {
 /// Runs the chosen command and returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Init(args) => init::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Account(args) => account::run(args),
