@@ -82,9 +82,9 @@ fn outbound(
     &'static [(&'static str, &'static str)],
 ) {
     match (from, to) {
-        // Rabat shares up to AMBER with both; Paris agreed that Rabat passes its AMBER
-        // data on to Madrid, its co-host.
-        ("rabat", "paris") => ("amber", &["internal"], &[]),
+        // Rabat shares up to GREEN with Paris and up to AMBER+STRICT with Madrid, its
+        // co-host; Paris agreed that Rabat passes its data up to AMBER on to Madrid.
+        ("rabat", "paris") => ("green", &["internal"], &[]),
         ("rabat", "madrid") => ("amber+strict", &["internal"], &[("paris", "amber")]),
         ("paris", "rabat") => ("amber", &[], &[]),
         ("paris", "madrid") => ("green", &[], &[]),
