@@ -1000,3 +1000,108 @@ fn audit_log_lists_what_we_gave_and_received_by_partner_and_time() {
         stderr(&output)
     );
 }
+
+// ---- large stores: the commands page ----
+
+#[test]
+fn preview_pages_through_a_large_collection() {
+    let rabat = Rabat::new();
+    let objects: Vec<String> = (0..1201)
+        .map(|n| {
+            format!(
+                r#"{{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-{n:012}","created":"2026-11-20T08:00:00.000Z","modified":"2026-11-20T08:00:00.000Z","object_marking_refs":["marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"],"pattern":"[ipv4-addr:value = '198.51.100.{}']","pattern_type":"stix","valid_from":"2026-11-20T08:00:00Z"}}"#,
+                n % 256
+            )
+        })
+        .collect();
+    let bundle = rabat.path().join("many.json");
+    std::fs::write(&bundle, format!("[{}]", objects.join(","))).unwrap();
+    rabat.ok(&["import", bundle.to_str().unwrap(), "--collection", "shared"]);
+    let records = lines(&rabat.ok(&[
+        "agreement",
+        "preview",
+        "paris",
+        "--collection",
+        "shared",
+        "--format",
+        "json",
+    ]));
+    let (summary, objects) = records.split_last().unwrap();
+    assert_eq!(objects.len(), 12 + 1201);
+    let ids: std::collections::BTreeSet<&str> = objects
+        .iter()
+        .map(|r| r["object_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), objects.len(), "each object once");
+    assert_eq!(summary["summary"]["rules"]["own-data"], 5 + 1201);
+}
+
+#[test]
+fn audit_pages_through_a_large_ledger() {
+    let rabat = Rabat::new();
+    // 12 received entries, then 12,000 disclosures in batches, as a busy node writes them.
+    rabat.with_federation(TO_PARIS_AT, |f| async move {
+        for batch in 0..4 {
+            let entries = (0..3000)
+                .map(|n| store::NewLedgerEntry {
+                    direction: store::Direction::Disclosed,
+                    partner: Some(if n % 2 == 0 { "paris" } else { "madrid" }.into()),
+                    channel: Some(Channel::Push),
+                    collection: Uuid::parse_str(SHARED).unwrap(),
+                    object_id: format!(
+                        "indicator--00000000-0000-4000-8000-{:012}",
+                        batch * 3000 + n
+                    ),
+                    version: "2026-11-20T08:00:00.000Z".into(),
+                    bytes_sha256: store::ledger::sha256_hex(format!("{batch}-{n}").as_bytes()),
+                    rule: "own-data".into(),
+                })
+                .collect();
+            f.store().append_ledger(entries, None).await.unwrap();
+        }
+    });
+    let total = 12 + 12_000;
+    let verified = json(&rabat.ok(&["audit", "verify", "--format", "json"]));
+    assert_eq!(verified["valid"], true);
+    assert_eq!(verified["entries"], total);
+    assert_eq!(verified["head_seq"], total);
+    let to_paris = lines(&rabat.ok(&["audit", "log", "--partner", "paris", "--format", "json"]));
+    assert_eq!(to_paris.len(), 6000);
+    assert!(
+        to_paris
+            .windows(2)
+            .all(|w| w[0]["seq"].as_u64() < w[1]["seq"].as_u64())
+    );
+
+    // A break beyond the first page is found and named.
+    let copy = rabat.copy("late-edit");
+    let raw = rusqlite::Connection::open(copy.database()).unwrap();
+    raw.execute(
+        "UPDATE ledger SET rule = 'third-party-clear' WHERE seq = 9001",
+        [],
+    )
+    .unwrap();
+    drop(raw);
+    let output = copy.run(&["audit", "verify"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout(&output).starts_with("ledger BROKEN at entry 9001: "),
+        "{}",
+        stdout(&output)
+    );
+    let copy = rabat.copy("late-unreadable");
+    let raw = rusqlite::Connection::open(copy.database()).unwrap();
+    raw.execute(
+        "UPDATE ledger SET channel = NULL, collection = 'x' WHERE seq = 7777",
+        [],
+    )
+    .unwrap();
+    drop(raw);
+    let output = copy.run(&["audit", "verify"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout(&output).starts_with("ledger BROKEN at entry 7777: it cannot be read"),
+        "{}",
+        stdout(&output)
+    );
+}
