@@ -1,10 +1,13 @@
 //! Command-line arguments and dispatch to one module per command.
 
 mod account;
+mod agreement;
+mod audit;
 mod collection;
 mod config;
 mod demo;
 mod export;
+mod identity;
 mod import;
 mod init;
 pub mod output;
@@ -48,6 +51,9 @@ enum Command {
     Export(export::Args),
     Validate(validate::Args),
     Config(config::Args),
+    Identity(identity::Args),
+    Agreement(agreement::Args),
+    Audit(audit::Args),
 }
 
 /// Runs the chosen command and returns the process exit code.
@@ -63,5 +69,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => export::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Config(args) => config::run(args),
+        Command::Identity(args) => identity::run(args),
+        Command::Agreement(args) => agreement::run(args),
+        Command::Audit(args) => audit::run(args),
     }
 }
