@@ -17,6 +17,7 @@ use stix::markings::Tlp;
 use store::{Collection, ObjectQuery, Store};
 
 use super::output;
+use super::output::Format;
 use crate::node::{self, NodeArgs};
 use crate::partners;
 
@@ -67,12 +68,6 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    Text,
-    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -593,35 +588,34 @@ impl<'a> Resolved<'a> {
     }
 }
 
-/// The highest TLP of `originator`'s data that may go to `recipient`, and why: the
-/// third-party rule of `federation::egress` (CLEAR always; GREEN within a community of
-/// both; up to a consent's level with it), capped by the recipient's `max_tlp`.
+/// The highest TLP of `originator`'s data that may go to `recipient`, and why (the
+/// third-party rule of `federation::egress`, capped by the recipient's `max_tlp`).
 fn third_party_ceiling(
     egress: &federation::EgressContext,
     recipient: &PartnerPolicy,
     originator: &PartnerPolicy,
 ) -> (Tlp, String) {
-    let community = originator
-        .communities
-        .intersection(&recipient.communities)
-        .find(|c| egress.communities.is_empty() || egress.communities.contains(*c));
-    let consent = recipient.consents.get(&originator.name).copied();
-    let mut ceiling = Tlp::Clear;
+    let reach = egress.third_party_reach(recipient, &originator.name);
     let mut why = Vec::new();
-    if let Some(community) = community {
-        ceiling = Tlp::Green;
+    if let Some(community) = &reach.community {
         why.push(format!("community {community}"));
     }
-    if let Some(level) = consent {
-        ceiling = ceiling.max(level);
+    if let Some(level) = reach.consent {
         why.push(format!("consent up to {level}"));
     }
-    if ceiling > recipient.max_tlp {
-        ceiling = recipient.max_tlp;
+    let uncapped = reach
+        .consent
+        .unwrap_or(Tlp::Clear)
+        .max(if reach.community.is_some() {
+            Tlp::Green
+        } else {
+            Tlp::Clear
+        });
+    if uncapped > recipient.max_tlp {
         why.push(format!("capped by max TLP {}", recipient.max_tlp));
     }
     if why.is_empty() {
         why.push("no shared community, no consent".to_owned());
     }
-    (ceiling, why.join(", "))
+    (reach.ceiling, why.join(", "))
 }

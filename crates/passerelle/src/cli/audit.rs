@@ -13,6 +13,7 @@ use store::{Direction, LedgerEntry, LedgerQuery, LedgerVerifier, Micros, Store};
 use uuid::Uuid;
 
 use super::output;
+use super::output::Format;
 use crate::node::{self, NodeArgs};
 
 const EXAMPLES: &str = "\
@@ -70,12 +71,6 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    Text,
-    Json,
 }
 
 /// Entries read per store call.

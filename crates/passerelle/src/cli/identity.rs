@@ -11,6 +11,7 @@ use federation::agreement::is_valid_name;
 use serde::Serialize;
 
 use super::output;
+use super::output::Format;
 use crate::config::Config;
 use crate::node::{self, NodeArgs};
 use crate::partners;
@@ -52,12 +53,6 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    Text,
-    Json,
 }
 
 /// What `identity show --format json` prints.
