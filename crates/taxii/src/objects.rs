@@ -28,7 +28,7 @@ use crate::error::TaxiiError;
 use crate::filters::{self, Endpoint};
 use crate::media::{self, Accepts};
 use crate::pages;
-use crate::partner::{self, Reach, Use};
+use crate::partner::{self, Reach, Refusal, Use};
 use crate::resources::write_envelope;
 use crate::state::AppState;
 use crate::status;
@@ -180,19 +180,14 @@ pub async fn add(
     for item in items {
         match item {
             Item::Valid(object) => {
-                let version = object
-                    .version
-                    .as_ref()
-                    .map(|v| v.as_str().to_owned())
-                    .unwrap_or_default();
-                slots.push(Ok((object.id.clone(), version)));
+                slots.push(Ok(object.id.clone()));
                 valid.push(*object);
             }
             Item::Invalid(detail) => slots.push(Err(detail)),
         }
     }
     let n_valid = valid.len();
-    let outcomes: Vec<Result<AddOutcome, String>> = if valid.is_empty() {
+    let outcomes: Vec<Result<AddOutcome, Refusal>> = if valid.is_empty() {
         Vec::new()
     } else {
         match partner::view(&state, &who)? {
@@ -225,16 +220,16 @@ pub async fn add(
     let mut failures = Vec::new();
     for slot in slots {
         match slot {
-            Ok((id, version)) => match outcomes.next() {
+            Ok(id) => match outcomes.next() {
                 Some(Ok(outcome)) => successes.push(StatusDetail {
                     id,
                     version: outcome.version().as_str().to_owned(),
                     message: None,
                 }),
-                Some(Err(message)) => failures.push(StatusDetail {
+                Some(Err(refusal)) => failures.push(StatusDetail {
                     id,
-                    version,
-                    message: Some(message),
+                    version: refusal.version,
+                    message: Some(refusal.message),
                 }),
                 None => {}
             },

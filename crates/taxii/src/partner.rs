@@ -260,14 +260,14 @@ impl PartnerView<'_> {
     }
 
     /// Stores the valid objects a partner posted to `collection` as the gate
-    /// says: per object (in order), the store's outcome, or the failure message
-    /// for the status.
+    /// says: per object (in order), the store's outcome, or why it is a failure
+    /// in the status.
     pub(crate) async fn receive(
         &self,
         store: &dyn Store,
         collection: Uuid,
         objects: Vec<NewObject>,
-    ) -> Result<Vec<Result<AddOutcome, String>>, TaxiiError> {
+    ) -> Result<Vec<Result<AddOutcome, Refusal>>, TaxiiError> {
         let receipts = self.gate.receive(self.partner, &objects).await?;
         if receipts.len() != objects.len() {
             return Err(TaxiiError::Internal(format!(
@@ -276,7 +276,7 @@ impl PartnerView<'_> {
                 objects.len()
             )));
         }
-        let mut results: Vec<Option<Result<AddOutcome, String>>> = vec![None; objects.len()];
+        let mut results: Vec<Option<Result<AddOutcome, Refusal>>> = vec![None; objects.len()];
         // Objects going to the same collection under the same provenance are
         // stored in one transaction: usually one batch for the whole envelope.
         let mut batches: Vec<Batch> = Vec::new();
@@ -301,7 +301,14 @@ impl PartnerView<'_> {
                 }
                 Receipt::Reject { reason } => {
                     rejected += 1;
-                    results[index] = Some(Err(reason));
+                    results[index] = Some(Err(Refusal {
+                        version: object
+                            .version
+                            .as_ref()
+                            .map(|v| v.as_str().to_owned())
+                            .unwrap_or_default(),
+                        message: reason,
+                    }));
                     continue;
                 }
             };
@@ -338,7 +345,10 @@ impl PartnerView<'_> {
             for ((index, note), outcome) in batch.slots.into_iter().zip(outcomes) {
                 results[index] = Some(match note {
                     None => Ok(outcome),
-                    Some(note) => Err(note),
+                    Some(message) => Err(Refusal {
+                        version: outcome.version().as_str().to_owned(),
+                        message,
+                    }),
                 });
             }
         }
@@ -377,6 +387,16 @@ pub(crate) fn manifest_page(page: Page<ObjectRecord>) -> Page<ManifestRecord> {
         first_added: page.first_added,
         last_added: page.last_added,
     }
+}
+
+/// Why a posted object is a failure in the status: refused, or stored
+/// elsewhere (quarantine).
+#[derive(Debug, Clone)]
+pub(crate) struct Refusal {
+    /// Its version, as the status lists it.
+    pub(crate) version: String,
+    /// Why.
+    pub(crate) message: String,
 }
 
 /// Objects stored together: one collection, one provenance.
