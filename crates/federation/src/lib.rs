@@ -6,11 +6,12 @@
 //!
 //! [`Federation`] ([`node`]) ties them to the store: the one path by which objects
 //! leave ([`disclosure`], which writes the ledger) and the checks on what arrives
-//! ([`receipt`]).
+//! ([`receipt`]). [`gate`] puts both behind the TAXII server's partner accounts.
 
 pub mod agreement;
 pub mod disclosure;
 pub mod egress;
+pub mod gate;
 pub mod identity;
 pub mod node;
 pub mod origin;

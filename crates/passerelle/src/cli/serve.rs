@@ -97,7 +97,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             out.flush()?;
         }
         tracing::info!(url = %base_url, api_root = %config.server.api_root, "serving");
-        let state = taxii::AppState::new(store, Arc::new(SystemClock), settings(&config));
+        // Partner accounts read and post through the agreements.
+        let state = taxii::AppState::new(store, Arc::new(SystemClock), settings(&config))
+            .with_partner_gate(federation);
         bound
             .serve(taxii::router(state), shutdown::signal())
             .await?;
