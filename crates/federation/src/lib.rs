@@ -6,13 +6,14 @@
 //!
 //! [`Federation`] ([`node`]) ties them to the store: the one path by which objects
 //! leave ([`disclosure`], which writes the ledger) and the checks on what arrives
-//! ([`receipt`]).
+//! ([`receipt`]). Air-gapped partners exchange signed files ([`offline`]).
 
 pub mod agreement;
 pub mod disclosure;
 pub mod egress;
 pub mod identity;
 pub mod node;
+pub mod offline;
 pub mod origin;
 pub mod receipt;
 pub mod signature;
