@@ -366,8 +366,10 @@ impl<W: Write> TransferWriter<W> {
         self.objects
     }
 
-    /// Appends one object, exactly as `bytes` (which must be a JSON object).
+    /// Appends one object, exactly as `bytes` (which must be a JSON object; whitespace
+    /// around it is left out, so a reader hands back exactly what was written).
     pub fn write_object(&mut self, bytes: &[u8]) -> Result<(), FileError> {
+        let bytes = trim_whitespace(bytes);
         let index = usize::try_from(self.objects).unwrap_or(usize::MAX);
         let object_error = |message: String| FileError::Object { index, message };
         let value = json::parse(bytes).map_err(|e| object_error(format!("invalid JSON: {e}")))?;
@@ -433,6 +435,17 @@ impl<W: Write> TransferWriter<W> {
         self.out.flush()?;
         Ok((self.out, header))
     }
+}
+
+/// `bytes` without the JSON whitespace around it.
+fn trim_whitespace(bytes: &[u8]) -> &[u8] {
+    let space = |b: &u8| matches!(b, b' ' | b'\n' | b'\r' | b'\t');
+    let start = bytes.iter().position(|b| !space(b)).unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !space(b))
+        .map_or(start, |i| i + 1);
+    &bytes[start..end]
 }
 
 /// The header as JSON, with its signature if given (the signed message has none).

@@ -447,6 +447,15 @@ fn what_is_not_a_transfer_file_is_refused() {
 }
 
 #[test]
+fn the_writer_leaves_out_whitespace_around_an_object() {
+    let mut writer = TransferWriter::new(Vec::new()).unwrap();
+    writer.write_object(b" \n{\"a\": 1}\t ").unwrap();
+    let (bytes, _) = writer.finish(header(1), &rabat()).unwrap();
+    let (_, objects) = read(&bytes).unwrap();
+    assert_eq!(objects, [b"{\"a\": 1}".to_vec()]);
+}
+
+#[test]
 fn the_writer_refuses_what_is_not_a_json_object() {
     let mut writer = TransferWriter::new(Vec::new()).unwrap();
     assert!(matches!(
