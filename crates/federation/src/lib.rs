@@ -6,7 +6,8 @@
 //!
 //! [`Federation`] ([`node`]) ties them to the store: the one path by which objects
 //! leave ([`disclosure`], which writes the ledger) and the checks on what arrives
-//! ([`receipt`]). [`gate`] puts both behind the TAXII server's partner accounts.
+//! ([`receipt`]). [`gate`] puts both behind the TAXII server's partner accounts;
+//! air-gapped partners exchange signed files ([`offline`]).
 
 pub mod agreement;
 pub mod disclosure;
@@ -14,6 +15,7 @@ pub mod egress;
 pub mod gate;
 pub mod identity;
 pub mod node;
+pub mod offline;
 pub mod origin;
 pub mod receipt;
 pub mod signature;
