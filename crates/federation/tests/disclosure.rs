@@ -869,4 +869,18 @@ async fn verdicts_follow_each_partners_inbound_settings() {
         node.federation.verdict("lyon", &object),
         Err(FederationError::UnknownPartner(_))
     ));
+    // Definitions travel unsigned (egress sends them as they are): accepted unsigned
+    // even where unsigned data is refused; a tampered signed one is still refused.
+    let statement = br#"{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--a1b2c3d4-0000-4000-8000-000000000001","created":"2026-11-20T08:00:00.000Z","definition_type":"statement","definition":{"statement":"Diffusion restreinte"}}"#;
+    for definition in [
+        &statement[..],
+        &federation::signature::signature_extension_definition()
+            .to_string()
+            .into_bytes()[..],
+    ] {
+        assert_eq!(
+            node.federation.verdict("paris", definition).unwrap(),
+            Verdict::Accept(SignatureCheck::Unsigned)
+        );
+    }
 }
