@@ -189,6 +189,10 @@ pub struct Inbound {
     /// The local collection (id or alias) quarantined objects go to.
     #[serde(default = "quarantine")]
     pub quarantine: String,
+    /// The local collection (id or alias) that the objects of this partner's
+    /// offline files go to; absent: the node's `default` collection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collection: Option<String>,
 }
 
 fn reject() -> String {
@@ -206,7 +210,20 @@ impl Default for Inbound {
             accept_unknown_signer: false,
             on_invalid_signature: reject(),
             quarantine: quarantine(),
+            collection: None,
         }
+    }
+}
+
+/// The collection a partner's offline files go to when `inbound.collection` is absent.
+pub const DEFAULT_INBOUND_COLLECTION: &str = "default";
+
+impl Inbound {
+    /// The local collection (id or alias) this partner's offline files go to.
+    pub fn collection(&self) -> &str {
+        self.collection
+            .as_deref()
+            .unwrap_or(DEFAULT_INBOUND_COLLECTION)
     }
 }
 
@@ -598,7 +615,19 @@ impl PartnerCheck<'_> {
                 ),
             ));
         }
-        self.not_empty("inbound.quarantine", &inbound.quarantine)
+        self.not_empty("inbound.quarantine", &inbound.quarantine)?;
+        if let Some(collection) = &inbound.collection {
+            self.not_empty("inbound.collection", collection)?;
+            if collection == &inbound.quarantine {
+                return Err(self.error(
+                    "inbound.collection",
+                    format!(
+                        "{collection:?} is also inbound.quarantine: accepted and quarantined objects must not mix"
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

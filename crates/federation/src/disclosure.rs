@@ -19,6 +19,33 @@ use crate::egress::{self, Decision, EgressItem};
 use crate::node::{Federation, FederationError};
 use crate::origin::Origin;
 
+/// The `disclosed` ledger entries of the outcomes that go: one per version, with the
+/// hash of the exact bytes and the rule that allowed it. [`Federation::record`] appends
+/// them; a caller that gathers several batches (an offline file) appends them at once.
+pub fn ledger_entries(
+    partner: &str,
+    channel: Channel,
+    collection: Uuid,
+    outcomes: &[Outcome],
+) -> Vec<NewLedgerEntry> {
+    outcomes
+        .iter()
+        .filter_map(|o| match &o.decision {
+            Decision::Disclose { bytes, rule, .. } => Some(NewLedgerEntry {
+                direction: Direction::Disclosed,
+                partner: Some(partner.to_owned()),
+                channel: Some(channel),
+                collection,
+                object_id: o.record.id.clone(),
+                version: o.record.version.as_str().to_owned(),
+                bytes_sha256: sha256_hex(bytes),
+                rule: rule.as_str().to_owned(),
+            }),
+            Decision::Withhold { .. } => None,
+        })
+        .collect()
+}
+
 /// One object version and what egress decided for it.
 #[derive(Debug, Clone)]
 pub struct Outcome {
@@ -105,22 +132,7 @@ impl Federation {
         outcomes: &[Outcome],
         cursor: Option<SyncCursor>,
     ) -> Result<(), FederationError> {
-        let entries: Vec<NewLedgerEntry> = outcomes
-            .iter()
-            .filter_map(|o| match &o.decision {
-                Decision::Disclose { bytes, rule, .. } => Some(NewLedgerEntry {
-                    direction: Direction::Disclosed,
-                    partner: Some(partner.to_owned()),
-                    channel: Some(channel),
-                    collection,
-                    object_id: o.record.id.clone(),
-                    version: o.record.version.as_str().to_owned(),
-                    bytes_sha256: sha256_hex(bytes),
-                    rule: rule.as_str().to_owned(),
-                }),
-                Decision::Withhold { .. } => None,
-            })
-            .collect();
+        let entries = ledger_entries(partner, channel, collection, outcomes);
         if !entries.is_empty() || cursor.is_some() {
             self.store().append_ledger(entries, cursor).await?;
         }

@@ -577,6 +577,51 @@ fn disclose_untouched(item: &EgressItem, rule: Rule) -> Decision {
     }
 }
 
+/// How far `originator`'s data may go on to a recipient under the third-party rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThirdPartyReach {
+    /// A community both belong to (and this node too, when it lists any).
+    pub community: Option<String>,
+    /// The level up to which the originator consented, as recorded in the
+    /// recipient's agreement.
+    pub consent: Option<Tlp>,
+    /// The highest TLP that may go: CLEAR always, GREEN within a community, up to a
+    /// consent's level with it; never above the recipient's `max_tlp`.
+    pub ceiling: Tlp,
+}
+
+impl EgressContext {
+    /// The third-party rule between one originator and one recipient.
+    pub fn third_party_reach(
+        &self,
+        recipient: &PartnerPolicy,
+        originator: &str,
+    ) -> ThirdPartyReach {
+        let community = self
+            .partners
+            .get(originator)
+            .and_then(|o| {
+                o.communities
+                    .intersection(&recipient.communities)
+                    .find(|c| self.communities.is_empty() || self.communities.contains(*c))
+            })
+            .cloned();
+        let consent = recipient.consents.get(originator).copied();
+        let mut ceiling = Tlp::Clear;
+        if community.is_some() {
+            ceiling = Tlp::Green;
+        }
+        if let Some(level) = consent {
+            ceiling = ceiling.max(level);
+        }
+        ThirdPartyReach {
+            community,
+            consent,
+            ceiling: ceiling.min(recipient.max_tlp),
+        }
+    }
+}
+
 /// The third-party rule for a partner's data at `tlp` going to `partner`:
 /// the allowing rule and the highest level of that originator's content the
 /// recipient may see (granular markings above it are removed), or the
@@ -590,20 +635,11 @@ fn third_party_rule(
     originator: &str,
     tlp: Tlp,
 ) -> Result<(Rule, Tlp), Decision> {
-    let community = ctx.partners.get(originator).and_then(|o| {
-        o.communities
-            .intersection(&partner.communities)
-            .find(|c| ctx.communities.is_empty() || ctx.communities.contains(*c))
-    });
-    let consent = partner.consents.get(originator).copied();
-    let mut ceiling = Tlp::Clear;
-    if community.is_some() {
-        ceiling = Tlp::Green;
-    }
-    if let Some(level) = consent {
-        ceiling = ceiling.max(level);
-    }
-    let ceiling = ceiling.min(partner.max_tlp);
+    let ThirdPartyReach {
+        community,
+        consent,
+        ceiling,
+    } = ctx.third_party_reach(partner, originator);
     let recipient = &partner.name;
     let rule = match tlp {
         Tlp::Clear => Rule::ThirdPartyClear,

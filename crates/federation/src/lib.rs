@@ -6,13 +6,17 @@
 //!
 //! [`Federation`] ([`node`]) ties them to the store: the one path by which objects
 //! leave ([`disclosure`], which writes the ledger) and the checks on what arrives
-//! ([`receipt`]). [`sync`] runs the pull and push exchanges with partners over TAXII.
+//! ([`receipt`]). [`gate`] puts both behind the TAXII server's partner accounts;
+//! air-gapped partners exchange signed files ([`offline`]); [`sync`] runs the pull
+//! and push exchanges with partners over TAXII.
 
 pub mod agreement;
 pub mod disclosure;
 pub mod egress;
+pub mod gate;
 pub mod identity;
 pub mod node;
+pub mod offline;
 pub mod origin;
 pub mod receipt;
 pub mod signature;

@@ -2,8 +2,9 @@
 //! authentication and permissions, errors as TAXII error messages.
 //!
 //! [`server::router`] builds the axum router over an [`AppState`] (a store, a
-//! clock and [`Settings`]); [`server::serve`] runs it until shutdown. Each
-//! endpoint's handlers live in the module named after its resource.
+//! clock, [`Settings`] and, with partners, a [`partner::PartnerGate`]);
+//! [`server::serve`] runs it until shutdown. Each endpoint's handlers live in
+//! the module named after its resource.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod api_root;
@@ -17,6 +18,7 @@ pub mod manifest;
 pub mod media;
 pub mod objects;
 pub mod pages;
+pub mod partner;
 pub mod request_id;
 pub mod resources;
 pub mod server;

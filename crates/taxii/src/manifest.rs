@@ -1,5 +1,6 @@
 //! Get Object Manifests (`{api-root}/collections/{id}/manifest/`, §5.3): one
-//! record per object version, with the same filters as Get Objects.
+//! record per object version, with the same filters as Get Objects. A partner's
+//! account sees only the versions its agreement lets it read.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
@@ -10,6 +11,7 @@ use crate::error::TaxiiError;
 use crate::filters::{self, Endpoint};
 use crate::media::{self, Accepts};
 use crate::pages;
+use crate::partner::{self, Reach, Use};
 use crate::resources::{Manifest, ManifestRecord};
 use crate::state::AppState;
 
@@ -25,7 +27,21 @@ pub async fn list(
     let filters = filters::parse(uri.query(), Endpoint::Manifest)?;
     let (collection, _) = auth::collection_for(&state, &who, &collection, Need::Read).await?;
     let query = pages::object_query(&state, &filters)?;
-    let page = state.store.manifest(collection.id, &query).await?;
+    let page = match partner::view(&state, &who)? {
+        None => state.store.manifest(collection.id, &query).await?,
+        // The versions the partner may see, decided from their bytes as Get
+        // Objects decides them: a withheld version is not listed.
+        Some(view) => partner::manifest_page(
+            view.page(
+                state.store.as_ref(),
+                collection.id,
+                query,
+                Use::List,
+                Reach::List,
+            )
+            .await?,
+        ),
+    };
     let manifest = Manifest {
         more: page.more,
         next: page.next.map(|c| c.encode()),

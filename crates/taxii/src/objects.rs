@@ -6,6 +6,10 @@
 //! each object on its own, stores the valid ones in one batch and answers 202
 //! with a complete status that lists every object. Reading serves the stored
 //! bytes spliced into the envelope.
+//!
+//! For an account tied to a partner, reads serve what its agreement discloses
+//! and posted objects are stored as their signature check says
+//! ([`crate::partner`]); such an account may not delete.
 
 use std::ops::ControlFlow;
 
@@ -17,13 +21,14 @@ use bytes::Bytes;
 use stix::bundle::{ObjectReader, ParsedObject, ReadError, ReaderLimits, Shape};
 use stix::json::{self, Value};
 use stix::{Diagnostic, Severity};
-use store::{DeleteFilter, NewObject, ObjectRecord, Page, Provenance, StatusDetail};
+use store::{AddOutcome, DeleteFilter, NewObject, ObjectRecord, Page, Provenance, StatusDetail};
 
 use crate::auth::{self, Need};
 use crate::error::TaxiiError;
 use crate::filters::{self, Endpoint};
 use crate::media::{self, Accepts};
 use crate::pages;
+use crate::partner::{self, Reach, Refusal, Use};
 use crate::resources::write_envelope;
 use crate::state::AppState;
 use crate::status;
@@ -40,7 +45,19 @@ pub async fn list(
     let filters = filters::parse(uri.query(), Endpoint::Objects)?;
     let (collection, _) = auth::collection_for(&state, &who, &collection, Need::Read).await?;
     let query = pages::object_query(&state, &filters)?;
-    let page = state.store.objects(collection.id, &query).await?;
+    let page = match partner::view(&state, &who)? {
+        None => state.store.objects(collection.id, &query).await?,
+        Some(view) => {
+            view.page(
+                state.store.as_ref(),
+                collection.id,
+                query,
+                Use::Serve,
+                Reach::List,
+            )
+            .await?
+        }
+    };
     Ok(envelope_response(&page))
 }
 
@@ -58,7 +75,20 @@ pub async fn get(
     let (collection, _) = auth::collection_for(&state, &who, &collection, Need::Read).await?;
     let mut query = pages::object_query(&state, &filters)?;
     query.ids = vec![object_id.clone()];
-    let page = state.store.objects(collection.id, &query).await?;
+    let page = match partner::view(&state, &who)? {
+        None => state.store.objects(collection.id, &query).await?,
+        // An object none of whose versions asked for may go is a 404, as if unknown.
+        Some(view) => {
+            view.page(
+                state.store.as_ref(),
+                collection.id,
+                query,
+                Use::Serve,
+                Reach::Object,
+            )
+            .await?
+        }
+    };
     // §5.7: once deleted, fetching an object (or the version asked for) is a 404.
     if page.records.is_empty() {
         return Err(TaxiiError::NotFound(format!(
@@ -94,6 +124,15 @@ pub async fn delete(
     let filters = filters::parse(uri.query(), Endpoint::DeleteObject)?;
     filters::check_object_id("object id", &object_id)?;
     let (collection, _) = auth::collection_for(&state, &who, &collection, Need::ReadWrite).await?;
+    // A partner's node has no say over our copies, and a 200 or a 404 here would
+    // tell it whether we hold objects its agreement withholds.
+    if let Some(partner) = &who.account.partner {
+        return Err(TaxiiError::Forbidden(format!(
+            "account {} is the account of partner {}, which may not delete objects",
+            filters::quoted(who.name()),
+            filters::quoted(partner)
+        )));
+    }
     let filter = DeleteFilter {
         versions: pages::version_matches(&filters.versions),
         spec_versions: filters.spec_versions.clone(),
@@ -148,16 +187,27 @@ pub async fn add(
         }
     }
     let n_valid = valid.len();
-    let provenance = Provenance::Account {
-        name: who.name().to_owned(),
-    };
-    let outcomes = if valid.is_empty() {
+    let outcomes: Vec<Result<AddOutcome, Refusal>> = if valid.is_empty() {
         Vec::new()
     } else {
-        state
-            .store
-            .add_objects(collection.id, &provenance, valid)
-            .await?
+        match partner::view(&state, &who)? {
+            None => {
+                let provenance = Provenance::Account {
+                    name: who.name().to_owned(),
+                };
+                state
+                    .store
+                    .add_objects(collection.id, &provenance, valid)
+                    .await?
+                    .into_iter()
+                    .map(Ok)
+                    .collect()
+            }
+            Some(view) => {
+                view.receive(state.store.as_ref(), collection.id, valid)
+                    .await?
+            }
+        }
     };
     if outcomes.len() != n_valid {
         return Err(TaxiiError::Internal(format!(
@@ -170,15 +220,19 @@ pub async fn add(
     let mut failures = Vec::new();
     for slot in slots {
         match slot {
-            Ok(id) => {
-                if let Some(outcome) = outcomes.next() {
-                    successes.push(StatusDetail {
-                        id,
-                        version: outcome.version().as_str().to_owned(),
-                        message: None,
-                    });
-                }
-            }
+            Ok(id) => match outcomes.next() {
+                Some(Ok(outcome)) => successes.push(StatusDetail {
+                    id,
+                    version: outcome.version().as_str().to_owned(),
+                    message: None,
+                }),
+                Some(Err(refusal)) => failures.push(StatusDetail {
+                    id,
+                    version: refusal.version,
+                    message: Some(refusal.message),
+                }),
+                None => {}
+            },
             Err(detail) => failures.push(detail),
         }
     }

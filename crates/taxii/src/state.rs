@@ -1,9 +1,12 @@
-//! What every handler shares: the store, the clock and the [`Settings`] of
-//! the server (discovery information, the API root and its limits).
+//! What every handler shares: the store, the clock, the [`Settings`] of the
+//! server (discovery information, the API root and its limits) and, on a node
+//! with partners, the [`PartnerGate`] that enforces their agreements.
 
 use std::sync::Arc;
 
 use store::{Clock, Store};
+
+use crate::partner::PartnerGate;
 
 /// How the TAXII server presents itself and what it accepts. The binary fills
 /// this from its configuration file.
@@ -56,6 +59,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// HTTP Basic credentials verified recently (see [`crate::auth::basic_cache`]).
     pub basic_cache: Arc<crate::auth::basic_cache::BasicCache>,
+    /// The sharing agreements, for accounts tied to a partner; without it such
+    /// accounts are served nothing.
+    pub partner_gate: Option<Arc<dyn PartnerGate>>,
 }
 
 impl AppState {
@@ -66,7 +72,14 @@ impl AppState {
             clock,
             settings: Arc::new(settings),
             basic_cache: Arc::default(),
+            partner_gate: None,
         }
+    }
+
+    /// The same state with `gate` deciding for partner accounts.
+    pub fn with_partner_gate(mut self, gate: Arc<dyn PartnerGate>) -> AppState {
+        self.partner_gate = Some(gate);
+        self
     }
 
     /// The page size for a request: the client's `limit` (if any) or the
@@ -84,6 +97,7 @@ impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("settings", &self.settings)
+            .field("partner_gate", &self.partner_gate.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -1,16 +1,18 @@
 //! Get Object Versions (`.../objects/{object-id}/versions/`, §5.8): the
-//! versions of one object, oldest added first.
+//! versions of one object, oldest added first. A partner's account sees only the
+//! versions its agreement lets it read.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
-use store::ObjectQuery;
+use store::{ObjectQuery, VersionMatch};
 
 use crate::auth::{self, Need};
 use crate::error::TaxiiError;
 use crate::filters::{self, Endpoint, quoted};
 use crate::media::{self, Accepts};
 use crate::pages;
+use crate::partner::{self, Reach, Use};
 use crate::resources::Versions;
 use crate::state::AppState;
 
@@ -27,30 +29,54 @@ pub async fn list(
     filters::check_object_id("object id", &object_id)?;
     let (collection, _) = auth::collection_for(&state, &who, &collection, Need::Read).await?;
     let query = pages::object_query(&state, &filters)?;
-    let page = state
-        .store
-        .object_versions(collection.id, &object_id, &query)
-        .await?;
-    if page.records.is_empty() {
-        // An object that exists but has no version after `added_after` is an
-        // empty list; one that does not exist is a 404.
-        let probe = ObjectQuery {
-            limit: 1,
-            ..ObjectQuery::default()
-        };
-        let exists = !state
-            .store
-            .object_versions(collection.id, &object_id, &probe)
-            .await?
-            .records
-            .is_empty();
-        if !exists {
-            return Err(TaxiiError::NotFound(format!(
-                "no object {} in this collection",
-                quoted(&object_id)
-            )));
+    let page = match partner::view(&state, &who)? {
+        None => {
+            let page = state
+                .store
+                .object_versions(collection.id, &object_id, &query)
+                .await?;
+            if page.records.is_empty() {
+                // An object that exists but has no version after `added_after` is an
+                // empty list; one that does not exist is a 404.
+                let probe = ObjectQuery {
+                    limit: 1,
+                    ..ObjectQuery::default()
+                };
+                let exists = !state
+                    .store
+                    .object_versions(collection.id, &object_id, &probe)
+                    .await?
+                    .records
+                    .is_empty();
+                if !exists {
+                    return Err(unknown(&object_id));
+                }
+            }
+            page
         }
-    }
+        // The versions the partner may see; an object none of whose versions it
+        // may see is a 404, as if unknown.
+        Some(view) => {
+            let query = ObjectQuery {
+                ids: vec![object_id.clone()],
+                versions: vec![VersionMatch::All],
+                ..query
+            };
+            let limit = query.limit;
+            let store = state.store.as_ref();
+            let page = view
+                .page(store, collection.id, query, Use::List, Reach::Object)
+                .await?;
+            if page.records.is_empty()
+                && !view
+                    .sees_object(store, collection.id, &object_id, limit)
+                    .await?
+            {
+                return Err(unknown(&object_id));
+            }
+            partner::manifest_page(page)
+        }
+    };
     let versions = Versions {
         more: page.more,
         next: page.next.map(|c| c.encode()),
@@ -66,5 +92,12 @@ pub async fn list(
         body,
         page.first_added,
         page.last_added,
+    ))
+}
+
+fn unknown(object_id: &str) -> TaxiiError {
+    TaxiiError::NotFound(format!(
+        "no object {} in this collection",
+        quoted(object_id)
     ))
 }

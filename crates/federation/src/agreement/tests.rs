@@ -48,6 +48,7 @@ accept_unsigned = false
 accept_unknown_signer = false
 on_invalid_signature = "quarantine"
 quarantine = "quarantine"
+collection = "from-paris"
 
 [[partners]]
 name = "madrid"
@@ -97,6 +98,10 @@ fn the_example_reads_and_validates() {
     assert!(!rabat.inbound.accept_unknown_signer);
     assert_eq!(rabat.inbound.on_invalid(), OnInvalidSignature::Reject);
     assert_eq!(rabat.inbound.quarantine, "quarantine");
+    // Offline files from a partner go to the collection it names, else `default`.
+    assert_eq!(paris.inbound.collection(), "from-paris");
+    assert_eq!(rabat.inbound.collection, None);
+    assert_eq!(rabat.inbound.collection(), "default");
 }
 
 #[test]
@@ -547,6 +552,18 @@ fn inbound() {
         "paris",
         "inbound.quarantine",
         "must not be empty",
+    );
+    partner_error(
+        |a| paris(a).inbound.collection = Some(" ".into()),
+        "paris",
+        "inbound.collection",
+        "must not be empty",
+    );
+    partner_error(
+        |a| paris(a).inbound.collection = Some("quarantine".into()),
+        "paris",
+        "inbound.collection",
+        "also inbound.quarantine",
     );
 }
 

@@ -1,13 +1,16 @@
 //! `passerelle import`: reads STIX files as a stream, validates each object,
 //! and stores the valid ones in batches; a bad object is reported and skipped,
-//! never stopping the others.
+//! never stopping the others. With `--from`, the files are a partner's signed
+//! transfer files ([`federation::offline`]), checked whole before anything is stored.
 
 use std::io::{self, IsTerminal, Write};
 use std::ops::ControlFlow;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use federation::offline::{ImportOptions, ImportSummary, ranges_text};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use stix::bundle::{ObjectReader, ParsedObject, ReaderLimits};
 use stix::{Diagnostic, Severity, json};
@@ -18,18 +21,28 @@ use uuid::Uuid;
 use super::output;
 use crate::input;
 use crate::node::{self, NodeArgs};
+use crate::partners;
 
 const EXAMPLES: &str = "\
 Examples:
   passerelle import enterprise-attack.json --collection default
   passerelle import feeds/*.json.gz --collection incidents
   curl -s https://example.org/bundle.json | passerelle import - --collection default
+  passerelle import --from rabat rabat-for-paris-0007.json
 
 Each rejected object is one line on stdout: <file>: <object id or objects[N]>: <reason>.
 The last line is the summary: added, already present (the same version was stored before), rejected.
-The exit code is 0 when nothing was rejected, 1 when something was, 2 when the command itself failed.";
+The exit code is 0 when nothing was rejected, 1 when something was, 2 when the command itself failed.
 
-/// Import STIX 2.1 bundles into a collection.
+With --from, each file must be a transfer file that partner wrote for this node
+(`passerelle export --partner`): it is refused whole (exit code 2, saying why) if it is
+truncated, changed after it was signed, signed by another node or meant for another one.
+Its objects are then checked one by one like everything a partner sends (their own
+signatures, [partners.inbound]) and stored with the partner as their provenance in the
+collection its inbound.collection names (default: \"default\"). Importing a file twice
+adds nothing the second time and says so; files of the series not imported yet are named.";
+
+/// Import STIX 2.1 bundles into a collection, or a partner's signed transfer files.
 ///
 /// Reads bundles, TAXII envelopes, JSON arrays or single objects, plain or
 /// gzip-compressed, as a stream; validates every object and stores the valid
@@ -43,8 +56,12 @@ pub struct Args {
     #[arg(required = true, value_name = "FILE")]
     files: Vec<String>,
     /// The collection to import into: its id or alias.
-    #[arg(long, short)]
-    collection: String,
+    #[arg(long, short, required_unless_present = "from", conflicts_with = "from")]
+    collection: Option<String>,
+    /// The files are transfer files from this partner (its name in the config), written
+    /// for this node by its `passerelle export --partner`.
+    #[arg(long, value_name = "PARTNER")]
+    from: Option<String>,
     /// Objects stored per database transaction. Larger batches write each index
     /// page fewer times; each batch in flight holds its objects in memory.
     #[arg(long, default_value_t = 5000, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
@@ -81,12 +98,18 @@ struct Summary {
 
 /// Runs `passerelle import`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(partner) = &args.from {
+        return import_from_partner(&args, partner);
+    }
+    let Some(collection) = &args.collection else {
+        anyhow::bail!("--collection or --from is needed");
+    };
     let node = args.node.load()?;
     let runtime = node::runtime()?;
     let bar = progress_bar();
     let summary = runtime.block_on(async {
         let store = node.open_existing_store().await?;
-        let collection = node::find_collection(store.as_ref(), &args.collection).await?;
+        let collection = node::find_collection(store.as_ref(), collection).await?;
         // A small queue: the reader stays a batch or two ahead of the database, no
         // more, so memory is a few batches whatever the size of the input.
         let (sender, receiver) = mpsc::channel(2);
@@ -128,6 +151,106 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `--from P FILE…`: each file checked whole, then imported, in the order given.
+fn import_from_partner(args: &Args, partner: &str) -> anyhow::Result<ExitCode> {
+    if let Some(dash) = args.files.iter().find(|f| f.as_str() == "-") {
+        anyhow::bail!(
+            "{dash}: a transfer file is read twice (checked whole, then imported), so it \
+             cannot come from standard input: save it to a file first"
+        );
+    }
+    let node = args.node.load()?;
+    let options = ImportOptions {
+        batch_size: args.batch_size as usize,
+        limits: ReaderLimits {
+            max_object_bytes: args.max_object_size,
+        },
+    };
+    let mut out = io::stdout().lock();
+    let mut total = Summary::default();
+    let mut collection = String::new();
+    node::runtime()?.block_on(async {
+        let store = node.open_existing_store().await?;
+        let federation = partners::federation(&node.config, store).await?;
+        for file in &args.files {
+            let summary = federation
+                .import_file(partner, Path::new(file), options)
+                .await?;
+            for line in describe(file, &summary) {
+                output::line(&mut out, &line)?;
+            }
+            total.added += summary.added;
+            total.already_present += summary.already_present;
+            total.rejected += summary.rejected.len() as u64;
+            collection = summary
+                .collection
+                .alias
+                .clone()
+                .unwrap_or_else(|| summary.collection.id.to_string());
+        }
+        Ok::<_, anyhow::Error>(())
+    })?;
+    let n_files = args.files.len();
+    output::line(
+        &mut out,
+        &format!(
+            "imported {n_files} file{} from {partner} into collection {collection}: {} added, {} already present, {} rejected",
+            if n_files == 1 { "" } else { "s" },
+            total.added,
+            total.already_present,
+            total.rejected
+        ),
+    )?;
+    out.flush()?;
+    Ok(if total.rejected > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// What importing one transfer file did, one line per fact.
+fn describe(file: &str, summary: &ImportSummary) -> Vec<String> {
+    let header = &summary.header;
+    let partner = &summary.partner;
+    let mut lines = vec![format!(
+        "{file}: file {} from {partner} (written {}, {} object{}), signed by {partner} for this node",
+        header.sequence,
+        header.created,
+        header.objects,
+        if header.objects == 1 { "" } else { "s" }
+    )];
+    if summary.imported_before {
+        lines.push(format!(
+            "{file}: file {} from {partner} was imported before: only what is missing here is added again",
+            header.sequence
+        ));
+    }
+    if !summary.missing_before.is_empty() {
+        lines.push(format!(
+            "{file}: note: file(s) {} from {partner} have not been imported: what they hold is missing until they are",
+            ranges_text(&summary.missing_before)
+        ));
+    }
+    if summary.quarantined > 0 {
+        lines.push(format!(
+            "{file}: {} object(s) whose signature does not verify were put in quarantine",
+            summary.quarantined
+        ));
+    }
+    for rejected in &summary.rejected {
+        lines.push(format!(
+            "{file}: {}: {}",
+            rejected
+                .id
+                .clone()
+                .unwrap_or_else(|| format!("objects[{}]", rejected.index)),
+            rejected.reason
+        ));
+    }
+    lines
 }
 
 /// A bar on a terminal (objects read, rate, current file); nothing otherwise.

@@ -1,9 +1,13 @@
 //! Command-line arguments and dispatch to one module per command.
 
 mod account;
+mod agreement;
+mod audit;
 mod collection;
 mod config;
+mod demo;
 mod export;
+mod identity;
 mod import;
 mod init;
 pub mod output;
@@ -18,6 +22,7 @@ use clap::{Parser, Subcommand};
 
 const EXAMPLES: &str = "\
 Examples:
+  passerelle demo                                           three partner nodes on this machine, synced, explained
   passerelle serve --data ./passerelle-data                 start a node (created on first run; prints its URL and token)
   passerelle import attack.json --collection default        add a bundle's objects to a collection
   passerelle export --collection default --out all.json     write a collection as one bundle
@@ -38,6 +43,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Demo(demo::Args),
     Init(init::Args),
     Serve(serve::Args),
     Account(account::Args),
@@ -47,12 +53,16 @@ enum Command {
     Export(export::Args),
     Validate(validate::Args),
     Config(config::Args),
+    Identity(identity::Args),
+    Agreement(agreement::Args),
+    Audit(audit::Args),
     Sync(sync::Args),
 }
 
 /// Runs the chosen command and returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Init(args) => init::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Account(args) => account::run(args),
@@ -62,6 +72,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => export::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Config(args) => config::run(args),
+        Command::Identity(args) => identity::run(args),
+        Command::Agreement(args) => agreement::run(args),
+        Command::Audit(args) => audit::run(args),
         Command::Sync(args) => sync::run(args),
     }
 }

@@ -15,3 +15,12 @@ pub fn line(out: &mut impl Write, text: &str) -> io::Result<()> {
 pub fn error(message: &str) {
     eprintln!("passerelle: error: {message}");
 }
+
+/// How a command prints its results: lines for people, or JSON for scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Lines for people.
+    Text,
+    /// JSON for scripts.
+    Json,
+}

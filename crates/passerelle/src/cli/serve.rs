@@ -105,8 +105,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             shutdown::signal().await;
             let _ = stop.send(true);
         });
-        let workers = sync::start(&config, federation, stopping.clone());
-        let state = taxii::AppState::new(store, Arc::new(SystemClock), settings(&config));
+        let workers = sync::start(&config, federation.clone(), stopping.clone());
+        // Partner accounts read and post through the agreements.
+        let state = taxii::AppState::new(store, Arc::new(SystemClock), settings(&config))
+            .with_partner_gate(federation);
         let mut server_stop = stopping;
         bound
             .serve(taxii::router(state), async move {

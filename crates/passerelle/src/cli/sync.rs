@@ -13,7 +13,7 @@ use serde_json::json;
 use store::{Channel, Micros, SyncState};
 use tokio::sync::watch;
 
-use super::output;
+use super::output::{self, Format};
 use crate::config::Config;
 use crate::logging;
 use crate::node::{self, NodeArgs};
@@ -48,12 +48,6 @@ pub struct Args {
     /// Output format: `text` for people, `json` (one JSON object per line) for machines.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    Text,
-    Json,
 }
 
 /// Starts the sync workers of `serve` (one per partner with something to pull or

@@ -11,6 +11,7 @@ use stix::json;
 use stix::{Diagnostic, Severity};
 
 use super::output;
+use super::output::Format;
 use crate::input;
 
 const EXAMPLES: &str = "\
@@ -46,12 +47,6 @@ pub struct Args {
     /// Largest single object accepted, in bytes; larger ones are reported and skipped.
     #[arg(long, default_value_t = ReaderLimits::default().max_object_bytes, value_name = "BYTES")]
     max_object_size: usize,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    Text,
-    Json,
 }
 
 #[derive(Debug, Default)]

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 use store::{NewAccount, NewCollection, NewToken, Rights, SqliteStore, Store, SystemClock};
+use taxii::partner::PartnerGate;
 use taxii::{AppState, Settings};
 use tokio::sync::oneshot;
 use uuid::Uuid;
@@ -34,7 +35,7 @@ pub struct Node {
     _dir: tempfile::TempDir,
 }
 
-async fn token_for(store: &Arc<dyn Store>, name: &str, admin: bool) -> String {
+pub async fn token_for(store: &Arc<dyn Store>, name: &str, admin: bool) -> String {
     store
         .create_account(NewAccount {
             name: name.into(),
@@ -66,6 +67,22 @@ impl Node {
     }
 
     pub async fn start_with(settings: Settings) -> Node {
+        Node::start_full(settings, None).await
+    }
+
+    /// A node whose partner accounts go through `gate`.
+    pub async fn start_with_gate(gate: Arc<dyn PartnerGate>) -> Node {
+        Node::start_full(
+            Settings {
+                max_content_length: 16 << 20,
+                ..Settings::default()
+            },
+            Some(gate),
+        )
+        .await
+    }
+
+    pub async fn start_full(settings: Settings, gate: Option<Arc<dyn PartnerGate>>) -> Node {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(SystemClock);
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path(), clock.clone()).unwrap());
@@ -133,7 +150,10 @@ impl Node {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
-        let state = AppState::new(store.clone(), clock, settings);
+        let mut state = AppState::new(store.clone(), clock, settings);
+        if let Some(gate) = gate {
+            state = state.with_partner_gate(gate);
+        }
         tokio::spawn(async move {
             taxii::serve(listener, state, async {
                 let _ = rx.await;

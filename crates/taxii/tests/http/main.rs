@@ -8,4 +8,5 @@ mod bad_input;
 mod endpoints;
 mod objects;
 mod paging;
+mod partner;
 mod realistic;

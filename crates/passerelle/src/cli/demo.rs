@@ -1,0 +1,437 @@
+//! `passerelle demo`: three partner nodes on this machine (Rabat, Paris, Madrid, two
+//! communities around a major event), each in its own temporary folder and its own
+//! `passerelle serve` process, with example agreements and sample intelligence in
+//! five languages. They sync, then the demo prints, for each node, what it received
+//! and from whom and what it withheld from each partner and why, and keeps serving
+//! until Ctrl-C (`--once`: exits after the summary).
+//!
+//! Every step is a real command of this binary run as a child process (`init`,
+//! `collection`, `account`, `token`, `import`, `serve`, `sync`), so the demo shows
+//! exactly what an operator would do by hand.
+
+use std::collections::BTreeMap;
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use federation::Decision;
+use store::{Direction, LedgerQuery, ObjectQuery, VersionMatch};
+
+use super::output;
+use crate::config::Config;
+use crate::{node, partners, shutdown};
+
+const EXAMPLES: &str = "\
+Examples:
+  passerelle demo                 three nodes, synced, then serving until Ctrl-C
+  passerelle demo --once          print the summary and stop
+  passerelle demo --keep ./demo   keep the nodes' folders in ./demo (to explore them after)";
+
+/// Start three partner nodes with example agreements and sample data, sync them and
+/// show who received what, and what was withheld and why.
+#[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
+pub struct Args {
+    /// Exit after printing the summary instead of serving until Ctrl-C.
+    #[arg(long)]
+    once: bool,
+    /// Create the nodes in this folder and keep it (default: a temporary folder, removed at exit).
+    #[arg(long, value_name = "DIR")]
+    keep: Option<PathBuf>,
+}
+
+/// One demo node: who it is and what it starts with.
+struct Spec {
+    name: &'static str,
+    title: &'static str,
+    communities: &'static [&'static str],
+    sample: &'static str,
+}
+
+const NODES: [Spec; 3] = [
+    Spec {
+        name: "rabat",
+        title: "DGST Rabat",
+        communities: &["wc2030"],
+        sample: include_str!("../../../../testdata/federation/rabat.json"),
+    },
+    Spec {
+        name: "paris",
+        title: "DGSI Paris",
+        communities: &["euro-ct"],
+        sample: include_str!("../../../../testdata/federation/paris.json"),
+    },
+    Spec {
+        name: "madrid",
+        title: "CNI Madrid",
+        communities: &["wc2030", "euro-ct"],
+        sample: include_str!("../../../../testdata/federation/madrid.json"),
+    },
+];
+
+/// What `from` lets `to` receive: (max TLP, labels excluded, consents `originator:tlp`).
+fn outbound(
+    from: &str,
+    to: &str,
+) -> (
+    &'static str,
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+) {
+    match (from, to) {
+        // Rabat shares up to GREEN with Paris and up to AMBER+STRICT with Madrid, its
+        // co-host; Paris agreed that Rabat passes its data up to AMBER on to Madrid.
+        ("rabat", "paris") => ("green", &["internal"], &[]),
+        ("rabat", "madrid") => ("amber+strict", &["internal"], &[("paris", "amber")]),
+        ("paris", "rabat") => ("amber", &[], &[]),
+        ("paris", "madrid") => ("green", &[], &[]),
+        ("madrid", "rabat") => ("amber", &["internal"], &[]),
+        ("madrid", "paris") => ("green", &["internal"], &[]),
+        _ => ("clear", &[], &[]),
+    }
+}
+
+/// A node as the demo built it.
+struct Node {
+    spec: &'static Spec,
+    dir: PathBuf,
+    port: u16,
+    identity: String,
+    public_key: String,
+    default_collection: String,
+    partners_collection: String,
+    admin_token: String,
+}
+
+/// Runs `passerelle demo`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let (root, _temporary) = match &args.keep {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            (dir.clone(), None)
+        }
+        None => {
+            let temp = tempfile::Builder::new()
+                .prefix("passerelle-demo-")
+                .tempdir()
+                .context("cannot create a temporary folder")?;
+            (temp.path().to_owned(), Some(temp))
+        }
+    };
+    let mut out = io::stdout().lock();
+    output::line(
+        &mut out,
+        &format!("Passerelle demo: three nodes in {}", root.display()),
+    )?;
+    let mut nodes = Vec::new();
+    for spec in &NODES {
+        nodes.push(create(spec, &root)?);
+    }
+    connect(&nodes)?;
+    let mut servers = Servers(Vec::new());
+    for node in &nodes {
+        servers.0.push(start(node)?);
+    }
+    output::line(
+        &mut out,
+        "Syncing (two rounds, so that forwarded data travels on)…",
+    )?;
+    for _round in 0..2 {
+        for node in &nodes {
+            passerelle(&node.dir, &["sync"])
+                .with_context(|| format!("sync on {}", node.spec.name))?;
+        }
+    }
+    node::runtime()?.block_on(summary(&mut out, &nodes))?;
+    output::line(&mut out, "")?;
+    for node in &nodes {
+        output::line(
+            &mut out,
+            &format!(
+                "{:7} http://127.0.0.1:{}/taxii2/   admin token {}",
+                node.spec.name, node.port, node.admin_token
+            ),
+        )?;
+    }
+    out.flush()?;
+    if args.once {
+        return Ok(ExitCode::SUCCESS);
+    }
+    output::line(&mut out, "Serving until Ctrl-C.")?;
+    out.flush()?;
+    drop(out);
+    node::runtime()?.block_on(shutdown::signal());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `init`, a collection for partners' data, the sample intelligence.
+fn create(spec: &'static Spec, root: &Path) -> anyhow::Result<Node> {
+    let dir = root.join(spec.name);
+    let port = free_port()?;
+    let init = passerelle(&dir, &["init", "--name", spec.title])?;
+    let admin_token = init
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("API token"))
+        .map(|t| t.trim().to_owned())
+        .context("init printed no token")?;
+    let identity = federation::NodeIdentity::load(&dir)?;
+    passerelle(
+        &dir,
+        &[
+            "collection",
+            "add",
+            "Partner intelligence",
+            "--alias",
+            "partners",
+        ],
+    )?;
+    let sample = dir.join("sample.json");
+    std::fs::write(&sample, spec.sample)?;
+    passerelle(
+        &dir,
+        &[
+            "import",
+            &sample.to_string_lossy(),
+            "--collection",
+            "default",
+        ],
+    )?;
+    let (default_collection, partners_collection) = node::runtime()?.block_on(async {
+        let store = node::open_store(&dir.join(store::sqlite::FILE_NAME)).await?;
+        let default = store.find_collection("default").await?.id.to_string();
+        let partners = store.find_collection("partners").await?.id.to_string();
+        anyhow::Ok((default, partners))
+    })?;
+    Ok(Node {
+        spec,
+        dir,
+        port,
+        identity: identity.identity.clone(),
+        public_key: identity.public_key().to_string(),
+        default_collection,
+        partners_collection,
+        admin_token,
+    })
+}
+
+/// An account and token for every partner on every node, and each node's config
+/// naming the other two.
+fn connect(nodes: &[Node]) -> anyhow::Result<()> {
+    for node in nodes {
+        for partner in nodes.iter().filter(|p| p.spec.name != node.spec.name) {
+            let name = partner.spec.name;
+            passerelle(&node.dir, &["account", "add", name])?;
+            for collection in ["default", "partners"] {
+                passerelle(&node.dir, &["account", "grant", name, collection, "--read"])?;
+            }
+            let token = passerelle(&node.dir, &["token", "create", name])?;
+            let secrets = partner.dir.join("secrets");
+            std::fs::create_dir_all(&secrets)?;
+            std::fs::write(
+                secrets.join(format!("{}.token", node.spec.name)),
+                token.trim(),
+            )?;
+        }
+    }
+    for node in nodes {
+        std::fs::write(
+            node.dir.join(crate::config::FILE_NAME),
+            config_text(node, nodes),
+        )?;
+    }
+    Ok(())
+}
+
+fn config_text(node: &Node, nodes: &[Node]) -> String {
+    let list = |items: &[&str]| {
+        items
+            .iter()
+            .map(|c| format!("{c:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut text = format!(
+        "# Written by `passerelle demo`.\n[node]\ndata = \".\"\nname = {:?}\ncommunities = [{}]\n\n\
+         [server]\nlisten = \"127.0.0.1:{}\"\n",
+        node.spec.title,
+        list(node.spec.communities),
+        node.port
+    );
+    for partner in nodes.iter().filter(|p| p.spec.name != node.spec.name) {
+        let name = partner.spec.name;
+        let (max_tlp, excluded, consents) = outbound(node.spec.name, name);
+        // A node knows a partner's membership only of the communities it is in itself.
+        let shared: Vec<&str> = partner
+            .spec
+            .communities
+            .iter()
+            .copied()
+            .filter(|c| node.spec.communities.contains(c))
+            .collect();
+        let consents = consents
+            .iter()
+            .map(|(originator, tlp)| {
+                format!("{{ originator = {originator:?}, tlp = {tlp:?}, reference = \"demo\" }}")
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        text.push_str(&format!(
+            "\n[[partners]]\nname = {name:?}\nidentity = {:?}\npublic_key = {:?}\n\
+             url = \"http://127.0.0.1:{}/\"\ntoken_file = \"secrets/{name}.token\"\n\
+             communities = [{}]\naccount = {name:?}\n\
+             pull = [{{ remote = {:?}, into = \"partners\" }}, {{ remote = {:?}, into = \"partners\" }}]\n\
+             [partners.outbound]\ncollections = [\"default\", \"partners\"]\nmax_tlp = {max_tlp:?}\n\
+             labels_excluded = [{}]\nconsents = [{consents}]\n",
+            partner.identity,
+            partner.public_key,
+            partner.port,
+            list(&shared),
+            partner.default_collection,
+            partner.partners_collection,
+            list(excluded),
+        ));
+    }
+    text
+}
+
+/// Starts `passerelle serve` for a node and waits until it listens.
+fn start(node: &Node) -> anyhow::Result<Child> {
+    let mut child = Command::new(std::env::current_exe()?)
+        .args(["serve", "--data"])
+        .arg(&node.dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start passerelle serve")?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for line in BufReader::new(stdout).lines() {
+        if line?.starts_with("Passerelle is serving") {
+            return Ok(child);
+        }
+        if Instant::now() > deadline {
+            break;
+        }
+    }
+    let _ = child.kill();
+    bail!("{} did not start", node.spec.name)
+}
+
+/// The serve processes, stopped when the demo ends however it ends.
+struct Servers(Vec<Child>);
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// For each node: what it received and from whom; what it withheld from each partner and why.
+async fn summary(out: &mut impl Write, nodes: &[Node]) -> anyhow::Result<()> {
+    for node in nodes {
+        let config = Config::load(Some(&node.dir.join(crate::config::FILE_NAME)), [])?;
+        let store = node::open_store(&config.sqlite_path()).await?;
+        output::line(out, "")?;
+        output::line(out, &format!("== {} ({})", node.spec.title, node.spec.name))?;
+        let received = store
+            .ledger(&LedgerQuery {
+                direction: Some(Direction::Received),
+                ..LedgerQuery::default()
+            })
+            .await?;
+        let mut by_partner: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for entry in received {
+            by_partner
+                .entry(entry.partner.unwrap_or_default())
+                .or_default()
+                .push(entry.object_id);
+        }
+        for (partner, ids) in &by_partner {
+            output::line(
+                out,
+                &format!("  received from {partner}: {} object versions", ids.len()),
+            )?;
+        }
+        if by_partner.is_empty() {
+            output::line(out, "  received nothing")?;
+        }
+        let federation = partners::federation(&config, store.clone()).await?;
+        for partner in &config.partners {
+            let mut withheld: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            let mut sent = 0;
+            for collection in store.list_collections().await? {
+                let query = ObjectQuery {
+                    versions: vec![VersionMatch::Last],
+                    limit: 10_000,
+                    with_provenance: true,
+                    ..ObjectQuery::default()
+                };
+                let page = store.objects(collection.id, &query).await?;
+                for outcome in federation
+                    .decide(&partner.name, collection.id, page.records)
+                    .await?
+                {
+                    match outcome.decision {
+                        Decision::Disclose { .. } => sent += 1,
+                        Decision::Withhold { rule, .. } => withheld
+                            .entry(rule.to_string())
+                            .or_default()
+                            .push(outcome.record.id),
+                    }
+                }
+            }
+            let reasons = withheld
+                .iter()
+                .map(|(rule, ids)| format!("{} by {rule}", ids.len()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            output::line(
+                out,
+                &format!(
+                    "  to {}: {sent} may go; withheld {}",
+                    partner.name,
+                    if reasons.is_empty() {
+                        "nothing".to_owned()
+                    } else {
+                        reasons
+                    }
+                ),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs this binary with `args` on the node in `dir`; its standard output, or an
+/// error with its standard error.
+fn passerelle(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let output = Command::new(std::env::current_exe()?)
+        .args(args)
+        .arg("--data")
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .output()
+        .with_context(|| format!("cannot run passerelle {}", args.join(" ")))?;
+    if !output.status.success() {
+        bail!(
+            "passerelle {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// A port free now on 127.0.0.1 (released at once: the demo's nodes need to know
+/// each other's ports before any of them starts).
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
