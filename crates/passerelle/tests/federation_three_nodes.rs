@@ -1,0 +1,247 @@
+//! Three real nodes (Rabat, Paris, Madrid: `passerelle demo --once`, each a
+//! `passerelle serve` process with its own folder and port) exchange the sample
+//! intelligence of `testdata/federation/` under the demo's agreements. Each node's
+//! `partners` collection must then hold exactly what the sharing rules allow, every
+//! object there must carry its originator's verified signature, and every ledger
+//! must verify.
+//!
+//! The agreements (see `crates/passerelle/src/cli/demo.rs`):
+//! rabat→paris GREEN, rabat→madrid AMBER+STRICT with Paris's consent up to AMBER;
+//! paris→rabat AMBER, paris→madrid GREEN; madrid→rabat AMBER, madrid→paris GREEN;
+//! `internal` labels excluded by Rabat and Madrid. Communities: wc2030 = {rabat,
+//! madrid}, euro-ct = {paris, madrid}.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use store::{
+    Direction, LedgerQuery, ObjectQuery, Provenance, SignatureCheck, SqliteStore, Store,
+    SystemClock, VersionMatch,
+};
+
+/// The sample objects by short name: (file, id).
+fn sample_ids() -> BTreeMap<String, String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/federation");
+    let mut ids = BTreeMap::new();
+    for node in ["rabat", "paris", "madrid"] {
+        let text = std::fs::read_to_string(root.join(format!("{node}.json"))).unwrap();
+        let bundle: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for object in bundle["objects"].as_array().unwrap() {
+            let id = object["id"].as_str().unwrap().to_owned();
+            ids.insert(format!("{node}:{}", short(object)), id);
+        }
+    }
+    ids
+}
+
+/// A stable short name for a sample object.
+fn short(object: &serde_json::Value) -> String {
+    let t = object["type"].as_str().unwrap();
+    let tlp = match object["object_marking_refs"][0].as_str().unwrap_or("") {
+        "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487" => "clear",
+        "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9" => "white",
+        "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb" => "green",
+        "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421" => "amber",
+        "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003" => "strict",
+        "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1" => "red",
+        _ => "unmarked",
+    };
+    let mut name = format!("{t}-{tlp}");
+    if object.get("granular_markings").is_some() {
+        name.push_str("-granular");
+    }
+    if object.get("labels").is_some() {
+        name.push_str("-labelled");
+    }
+    if t == "relationship" && object["source_ref"].as_str().unwrap().contains("38bec5f5") {
+        name.push_str("-red-end");
+    }
+    if t == "indicator" && object["pattern"].as_str().unwrap().contains("exfil@") {
+        name = name.replace("-granular", "-granular-pattern");
+    }
+    name
+}
+
+async fn open(dir: &Path) -> Arc<dyn Store> {
+    Arc::new(SqliteStore::open(dir, Arc::new(SystemClock)).unwrap())
+}
+
+/// The latest versions in a node's `partners` collection: id → (provenance, bytes).
+async fn received(store: &dyn Store) -> BTreeMap<String, (Provenance, serde_json::Value)> {
+    let collection = store.find_collection("partners").await.unwrap();
+    let page = store
+        .objects(
+            collection.id,
+            &ObjectQuery {
+                versions: vec![VersionMatch::Last],
+                limit: 10_000,
+                with_provenance: true,
+                ..ObjectQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    page.records
+        .into_iter()
+        .map(|r| {
+            (
+                r.id,
+                (
+                    r.provenance.unwrap(),
+                    serde_json::from_slice(&r.bytes).unwrap(),
+                ),
+            )
+        })
+        .collect()
+}
+
+fn names(ids: &BTreeMap<String, String>, wanted: &[&str]) -> BTreeSet<String> {
+    wanted
+        .iter()
+        .map(|n| {
+            ids.get(*n)
+                .unwrap_or_else(|| panic!("no sample {n}"))
+                .clone()
+        })
+        .collect()
+}
+
+#[test]
+fn three_nodes_exchange_exactly_what_their_agreements_allow() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::ok(&["demo", "--once", "--keep", dir.path().to_str().unwrap()]);
+    assert!(out.contains("== DGST Rabat"), "{out}");
+    let ids = sample_ids();
+    let by_id: BTreeMap<&String, &String> = ids.iter().map(|(n, id)| (id, n)).collect();
+
+    // Derived rule by rule in the module comment's agreements; every TLP level of
+    // every originator appears on some line.
+    let expected: [(&str, Vec<&str>); 3] = [
+        (
+            "paris",
+            vec![
+                // Rabat's own, GREEN at most: CLEAR and GREEN go, the report without its
+                // AMBER description; AMBER, AMBER+STRICT, unmarked (AMBER), RED, the
+                // indicator whose pattern is AMBER and the relationship to a RED end stay.
+                "rabat:indicator-clear",
+                "rabat:indicator-green",
+                "rabat:report-green-granular",
+                "rabat:identity-clear",
+                "rabat:sighting-clear",
+                // Madrid's own, GREEN at most and not `internal`.
+                "madrid:campaign-green",
+                "madrid:indicator-clear",
+                "madrid:indicator-green",
+                "madrid:relationship-green",
+            ],
+        ),
+        (
+            "madrid",
+            vec![
+                // Rabat's own, AMBER+STRICT at most: all but RED and the RED end.
+                "rabat:threat-actor-amber",
+                "rabat:indicator-clear",
+                "rabat:indicator-green",
+                "rabat:indicator-unmarked",
+                "rabat:indicator-strict",
+                "rabat:report-green-granular",
+                "rabat:indicator-green-granular-pattern",
+                "rabat:relationship-amber",
+                "rabat:identity-clear",
+                "rabat:sighting-clear",
+                // Paris's own, GREEN at most...
+                "paris:indicator-clear",
+                "paris:indicator-green",
+                "paris:indicator-white",
+                // ...and its AMBER ones forwarded by Rabat, with Paris's consent.
+                "paris:malware-amber",
+                "paris:indicator-amber",
+                "paris:relationship-amber",
+            ],
+        ),
+        (
+            "rabat",
+            vec![
+                // Paris's own, AMBER at most: everything.
+                "paris:malware-amber",
+                "paris:indicator-clear",
+                "paris:indicator-green",
+                "paris:indicator-amber",
+                "paris:indicator-white",
+                "paris:relationship-amber",
+                // Madrid's own, AMBER at most, not `internal`.
+                "madrid:campaign-green",
+                "madrid:indicator-clear",
+                "madrid:indicator-green",
+                "madrid:indicator-amber",
+                "madrid:relationship-green",
+            ],
+        ),
+    ];
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut identities = BTreeMap::new();
+        for node in ["rabat", "paris", "madrid"] {
+            let text =
+                std::fs::read_to_string(dir.path().join(node).join("identity.json")).unwrap();
+            let identity: serde_json::Value = serde_json::from_str(&text).unwrap();
+            identities.insert(node, identity["id"].as_str().unwrap().to_owned());
+        }
+        for (node, wanted) in &expected {
+            let store = open(&dir.path().join(node)).await;
+            let got = received(store.as_ref()).await;
+            let got_ids: BTreeSet<String> = got.keys().cloned().collect();
+            let want = names(&ids, wanted);
+            let name = |id: &String| by_id.get(id).map_or(id.clone(), |n| (*n).clone());
+            let missing: Vec<String> = want.difference(&got_ids).map(name).collect();
+            let extra: Vec<String> = got_ids.difference(&want).map(name).collect();
+            assert!(
+                missing.is_empty() && extra.is_empty(),
+                "{node}: missing {missing:?}, unexpected {extra:?}"
+            );
+            for (id, (provenance, object)) in &got {
+                let originator = by_id[id].split(':').next().unwrap();
+                let Provenance::Partner { signature, .. } = provenance else {
+                    panic!("{node}: {id} has provenance {provenance:?}");
+                };
+                assert_eq!(
+                    signature,
+                    &SignatureCheck::Verified {
+                        signer: identities[originator].clone()
+                    },
+                    "{node}: {}",
+                    by_id[id]
+                );
+                // Field-level redaction: the GREEN report reached Paris without its
+                // AMBER description, and Madrid (AMBER+STRICT) with it.
+                if by_id[id].as_str() == "rabat:report-green-granular" {
+                    assert_eq!(object.get("description").is_some(), *node == "madrid");
+                }
+            }
+            // Every receipt is in the ledger, and the ledger verifies.
+            let receipts = store
+                .ledger(&LedgerQuery {
+                    direction: Some(Direction::Received),
+                    ..LedgerQuery::default()
+                })
+                .await
+                .unwrap();
+            assert!(receipts.len() >= got.len(), "{node}");
+            let all = store.ledger(&LedgerQuery::default()).await.unwrap();
+            store::ledger::verify(&all).unwrap();
+            // What went out to each partner was recorded too.
+            let disclosed = all
+                .iter()
+                .filter(|e| e.direction == Direction::Disclosed)
+                .count();
+            assert!(disclosed > 0, "{node} disclosed nothing");
+        }
+    });
+}
