@@ -75,6 +75,11 @@ pub struct PartnerConfig {
     /// The file holding our token for the partner's server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_file: Option<PathBuf>,
+    /// A PEM file of the certificate authority (or the self-signed certificate) of
+    /// the partner's TLS server, trusted in addition to the public roots: services
+    /// often run their own CA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
     /// The communities the partner belongs to.
     #[serde(default)]
     pub communities: Vec<String>,

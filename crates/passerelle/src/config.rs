@@ -495,15 +495,18 @@ impl Layered {
                 }
             }
         }
-        // A partner's token file, like the other paths, is relative to the config file.
+        // A partner's token and CA files, like the other paths, are relative to the
+        // config file.
         if let Some(toml::Value::Array(partners)) = table.get_mut("partners") {
             for partner in partners.iter_mut() {
-                if let Some(toml::Value::String(text)) =
-                    partner.as_table_mut().and_then(|p| p.get_mut("token_file"))
-                {
-                    let relative = PathBuf::from(&*text);
-                    if relative.is_relative() {
-                        *text = base.join(relative).to_string_lossy().into_owned();
+                for key in ["token_file", "ca_file"] {
+                    if let Some(toml::Value::String(text)) =
+                        partner.as_table_mut().and_then(|p| p.get_mut(key))
+                    {
+                        let relative = PathBuf::from(&*text);
+                        if relative.is_relative() {
+                            *text = base.join(relative).to_string_lossy().into_owned();
+                        }
                     }
                 }
             }
@@ -914,6 +917,7 @@ identity = "identity--2f0f4a1c-5d7e-4b8a-9c3d-1e2f3a4b5c6d"
 public_key = "ed25519:11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
 url = "http://127.0.0.1:9001/"
 token_file = "secrets/paris.token"
+ca_file = "tls/paris-ca.pem"
 communities = ["wc2030"]
 account = "paris"
 [partners.outbound]
@@ -934,6 +938,10 @@ max_tlp = "amber"
         assert_eq!(
             paris.token_file.as_deref(),
             Some(dir.path().join("secrets/paris.token").as_path())
+        );
+        assert_eq!(
+            paris.ca_file.as_deref(),
+            Some(dir.path().join("tls/paris-ca.pem").as_path())
         );
         assert_eq!(config.agreement().partners.len(), 1);
     }

@@ -8,7 +8,8 @@
 //! The agreements (see `crates/passerelle/src/cli/demo.rs`):
 //! rabat→paris GREEN, rabat→madrid AMBER+STRICT with Paris's consent up to AMBER;
 //! paris→rabat AMBER, paris→madrid GREEN; madrid→rabat AMBER, madrid→paris GREEN;
-//! `internal` labels excluded by Rabat and Madrid. Communities: wc2030 = {rabat,
+//! `internal` labels excluded by Rabat and Madrid; Madrid sends Paris indicators and
+//! relationships only. Communities: wc2030 = {rabat,
 //! madrid}, euro-ct = {paris, madrid}.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -132,11 +133,11 @@ fn three_nodes_exchange_exactly_what_their_agreements_allow() {
                 "rabat:report-green-granular",
                 "rabat:identity-clear",
                 "rabat:sighting-clear",
-                // Madrid's own, GREEN at most and not `internal`.
-                "madrid:campaign-green",
+                // Madrid's own, GREEN at most, not `internal`, indicators and
+                // relationships only: its campaign stays, and with it the relationship
+                // pointing at the campaign.
                 "madrid:indicator-clear",
                 "madrid:indicator-green",
-                "madrid:relationship-green",
             ],
         ),
         (

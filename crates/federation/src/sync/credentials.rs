@@ -123,17 +123,24 @@ pub fn api_root_url(partner: &PartnerConfig) -> Result<String, CredentialError> 
     ))
 }
 
-/// A client of the partner's API root with our token, the given request timeout
-/// and otherwise the client's defaults (HTTPS with the built-in roots; plain
-/// HTTP to loopback only).
+/// A client of the partner's API root with our token, the given request timeout,
+/// the partner's `ca_file` trusted besides the built-in roots, and otherwise the
+/// client's defaults (plain HTTP to loopback only).
 pub fn client(
     partner: &PartnerConfig,
     env: &dyn Fn(&str) -> Option<String>,
     timeout: Duration,
 ) -> Result<TaxiiClient, CredentialError> {
-    let options = ClientOptions::new(api_root_url(partner)?)
+    let mut options = ClientOptions::new(api_root_url(partner)?)
         .credentials(token(partner, env)?)
         .timeout(timeout);
+    if let Some(file) = &partner.ca_file {
+        let pem = std::fs::read(file).map_err(|e| CredentialError::Client {
+            partner: partner.name.clone(),
+            reason: format!("cannot read the CA file {} (ca_file): {e}", file.display()),
+        })?;
+        options = options.trust_ca_pem(pem);
+    }
     TaxiiClient::new(options).map_err(|e| CredentialError::Client {
         partner: partner.name.clone(),
         reason: e.to_string(),
@@ -165,6 +172,35 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn a_partners_ca_file_is_read_and_a_missing_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paris = partner();
+        paris.token_env = Some("T".into());
+        paris.ca_file = Some(dir.path().join("missing-ca.pem"));
+        let env = env(&[("T", SECRET)]);
+        let error = client(&paris, &env, Duration::from_secs(5))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            error.contains("paris")
+                && error.contains("ca_file")
+                && error.contains("missing-ca.pem"),
+            "{error}"
+        );
+        assert!(!error.contains(SECRET));
+        // Not a certificate: the client refuses it, naming the partner.
+        let bad = dir.path().join("bad.pem");
+        std::fs::write(&bad, "not a certificate").unwrap();
+        paris.ca_file = Some(bad);
+        let error = client(&paris, &env, Duration::from_secs(5))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.starts_with("partner paris:"), "{error}");
     }
 
     #[test]

@@ -94,6 +94,16 @@ fn outbound(
     }
 }
 
+/// The object types `from` sends `to` (empty: every type). Madrid sends Paris only
+/// indicators and relationships: its campaign stays, and so does the relationship
+/// that points at it.
+fn types(from: &str, to: &str) -> &'static [&'static str] {
+    match (from, to) {
+        ("madrid", "paris") => &["indicator", "relationship"],
+        _ => &[],
+    }
+}
+
 /// A node as the demo built it.
 struct Node {
     spec: &'static Spec,
@@ -285,13 +295,14 @@ fn config_text(node: &Node, nodes: &[Node]) -> String {
              communities = [{}]\naccount = {name:?}\n\
              pull = [{{ remote = {:?}, into = \"partners\" }}, {{ remote = {:?}, into = \"partners\" }}]\n\
              [partners.outbound]\ncollections = [\"default\", \"partners\"]\nmax_tlp = {max_tlp:?}\n\
-             labels_excluded = [{}]\nconsents = [{consents}]\n",
+             types = [{}]\nlabels_excluded = [{}]\nconsents = [{consents}]\n",
             partner.identity,
             partner.public_key,
             partner.port,
             list(&shared),
             partner.default_collection,
             partner.partners_collection,
+            list(types(node.spec.name, name)),
             list(excluded),
         ));
     }
