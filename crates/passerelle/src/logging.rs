@@ -1,6 +1,8 @@
 //! Installs the process's `tracing` subscriber: logs to standard error, as
 //! text or JSON lines, filtered by `RUST_LOG` or else the `[log] level` setting.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogConfig, LogFormat};
@@ -13,8 +15,10 @@ pub fn init(config: &LogConfig) {
         }
         _ => EnvFilter::new(&config.level),
     };
+    // Colour codes only for a person at a terminal, never into a file or a collector.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     // Only the first subscriber of a process counts; later attempts are harmless.
     let _ = match config.format {
