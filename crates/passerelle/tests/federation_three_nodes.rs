@@ -245,4 +245,165 @@ fn three_nodes_exchange_exactly_what_their_agreements_allow() {
             assert!(disclosed > 0, "{node} disclosed nothing");
         }
     });
+
+    // Phase two, on the same three nodes (serving again): the rules the demo's data
+    // does not reach. Rabat joins euro-ct (Paris and Madrid's community), so Madrid's
+    // GREEN data at Rabat may now go on to Paris by that community; Rabat imports a
+    // statement marking-definition marked RED (marking definitions always go) into
+    // its default collection, and an indicator into a new collection `internal` that
+    // Paris's account may read but no agreement shares (so nothing of it goes).
+    let rabat = dir.path().join("rabat");
+    let config_file = rabat.join("passerelle.toml");
+    let config = std::fs::read_to_string(&config_file).unwrap();
+    let config = config
+        .replacen(
+            "communities = [\"wc2030\"]",
+            "communities = [\"wc2030\", \"euro-ct\"]",
+            1,
+        )
+        .replace("communities = []", "communities = [\"euro-ct\"]")
+        .replace(
+            "communities = [\"wc2030\"]\naccount = \"madrid\"",
+            "communities = [\"wc2030\", \"euro-ct\"]\naccount = \"madrid\"",
+        );
+    std::fs::write(&config_file, &config).unwrap();
+    let data = |node: &str| dir.path().join(node).to_str().unwrap().to_owned();
+    let marking = r#"{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--0c3c9a52-4b2e-4a7f-9d41-5e2f3a1b7c60","created":"2026-11-20T08:00:00.000Z","definition_type":"statement","definition":{"statement":"Diffusion restreinte — DGST"},"object_marking_refs":["marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"]}"#;
+    let internal = r#"{"type":"indicator","spec_version":"2.1","id":"indicator--5d0f8a3e-9b1c-4f2a-8e7d-6c5b4a3f2e1d","created":"2026-11-20T08:00:00.000Z","modified":"2026-11-20T08:00:00.000Z","name":"Interne","indicator_types":["malicious-activity"],"pattern":"[ipv4-addr:value = '198.51.100.99']","pattern_type":"stix","valid_from":"2026-11-20T08:00:00Z","object_marking_refs":["marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"]}"#;
+    let files = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = files.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    common::ok(&[
+        "import",
+        &write("marking.json", marking),
+        "--collection",
+        "default",
+        "--data",
+        &data("rabat"),
+    ]);
+    common::ok(&[
+        "collection",
+        "add",
+        "Internal",
+        "--alias",
+        "internal",
+        "--data",
+        &data("rabat"),
+    ]);
+    common::ok(&[
+        "import",
+        &write("internal.json", internal),
+        "--collection",
+        "internal",
+        "--data",
+        &data("rabat"),
+    ]);
+    common::ok(&[
+        "account",
+        "grant",
+        "paris",
+        "internal",
+        "--read",
+        "--data",
+        &data("rabat"),
+    ]);
+    let internal_id = runtime.block_on(async {
+        let store = open(&rabat).await;
+        store
+            .find_collection("internal")
+            .await
+            .unwrap()
+            .id
+            .to_string()
+    });
+    // Paris also pulls Rabat's `internal` collection, which its account may read.
+    let paris_file = dir.path().join("paris").join("passerelle.toml");
+    let paris_config = std::fs::read_to_string(&paris_file).unwrap().replacen(
+        "pull = [{",
+        &format!("pull = [{{ remote = \"{internal_id}\", into = \"partners\" }}, {{"),
+        1,
+    );
+    std::fs::write(&paris_file, paris_config).unwrap();
+    let servers: Vec<common::Server> = ["rabat", "paris", "madrid"]
+        .iter()
+        .map(|node| {
+            common::Server::start(
+                &["--data", &data(node)],
+                &[("PASSERELLE__SYNC__ENABLED", "false")],
+            )
+        })
+        .collect();
+    for node in ["paris", "madrid"] {
+        // Widening an agreement is not retroactive by itself: the positions saved in
+        // phase one are past those objects, so the operator re-reads from the start.
+        let out = common::run(&["sync", "--from-start", "--data", &data(node)], &[], b"");
+        assert!(
+            out.status.success(),
+            "{node}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    runtime.block_on(async {
+        let paris = open(&dir.path().join("paris")).await;
+        let got = received(paris.as_ref()).await;
+        // Madrid's GREEN campaign, which Madrid itself does not send Paris (type), came
+        // through Rabat by the euro-ct community, still signed by Madrid.
+        let campaign = &ids["madrid:campaign-green"];
+        let (provenance, _) = got.get(campaign).expect("Madrid's campaign through Rabat");
+        let Provenance::Partner {
+            partner, signature, ..
+        } = provenance
+        else {
+            panic!("{provenance:?}");
+        };
+        assert_eq!(partner, "rabat");
+        assert_eq!(
+            signature.verified_signer(),
+            Some(identities_of(dir.path(), "madrid").as_str())
+        );
+        // Nothing of a collection no agreement shares, though the account may read it.
+        assert!(!got.contains_key("indicator--5d0f8a3e-9b1c-4f2a-8e7d-6c5b4a3f2e1d"));
+        // The RED statement marking went to both partners: definitions always go.
+        for node in ["paris", "madrid"] {
+            let store = open(&dir.path().join(node)).await;
+            let got = received(store.as_ref()).await;
+            assert!(
+                got.contains_key("marking-definition--0c3c9a52-4b2e-4a7f-9d41-5e2f3a1b7c60"),
+                "{node}"
+            );
+        }
+        // Rabat's ledger names the rules that let each of these go.
+        let rabat = open(&rabat).await;
+        let rules: BTreeSet<String> = rabat
+            .ledger(&LedgerQuery {
+                partner: Some("paris".into()),
+                direction: Some(Direction::Disclosed),
+                ..LedgerQuery::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.rule)
+            .collect();
+        for rule in [
+            "marking-definition",
+            "third-party-green-community",
+            "third-party-clear",
+            "own-data",
+        ] {
+            assert!(rules.contains(rule), "{rule} not in {rules:?}");
+        }
+        store::ledger::verify(&rabat.ledger(&LedgerQuery::default()).await.unwrap()).unwrap();
+    });
+    drop(servers);
+}
+
+/// A node's STIX identity id, from the `identity.json` in its folder.
+fn identities_of(root: &Path, node: &str) -> String {
+    let text = std::fs::read_to_string(root.join(node).join("identity.json")).unwrap();
+    let identity: serde_json::Value = serde_json::from_str(&text).unwrap();
+    identity["id"].as_str().unwrap().to_owned()
 }

@@ -60,7 +60,8 @@ pub(super) async fn push(
     let store = syncer.federation().store();
     let key = local.id.to_string();
     let saved = store.sync_cursor(name, &key, Channel::Push).await?;
-    let mut after = match saved.as_deref() {
+    // No position, or an emptied one (`passerelle sync --from-start`): from the start.
+    let mut after = match saved.as_deref().filter(|text| !text.trim().is_empty()) {
         None => None,
         Some(text) => {
             Some(

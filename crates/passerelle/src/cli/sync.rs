@@ -23,6 +23,7 @@ const EXAMPLES: &str = "\
 Examples:
   passerelle sync                           one cycle with every partner now, then a summary
   passerelle sync paris                     only with partner paris
+  passerelle sync paris --from-start        read everything again (after an agreement was widened)
   passerelle sync --status                  per partner, collection and direction: last success, last attempt, last error, totals
   passerelle sync --status --format json    the same, one JSON object per line
 
@@ -45,6 +46,11 @@ pub struct Args {
     /// Print the state of each exchange instead of syncing.
     #[arg(long)]
     status: bool,
+    /// Forget the saved positions first, so this cycle reads everything again: after an
+    /// agreement was widened, what it now allows travels too. Nothing is stored twice
+    /// (versions are idempotent); what is pushed again is recorded again.
+    #[arg(long, conflicts_with = "status")]
+    from_start: bool,
     /// Output format: `text` for people, `json` (one JSON object per line) for machines.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -103,9 +109,42 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if args.status {
             status(&federation, args.partner.as_deref(), args.format).await
         } else {
+            if args.from_start {
+                forget_positions(&federation, args.partner.as_deref()).await?;
+            }
             cycle(&config, federation, args.partner.as_deref(), args.format).await
         }
     })
+}
+
+/// Sets the saved pull and push positions of one partner (or all) back to the start.
+async fn forget_positions(federation: &Federation, only: Option<&str>) -> anyhow::Result<()> {
+    let store = federation.store();
+    for partner in &federation.agreement().partners {
+        if only.is_some_and(|name| name != partner.name) {
+            continue;
+        }
+        let mut cursors: Vec<(String, Channel)> = partner
+            .pull
+            .iter()
+            .map(|pull| (pull.remote.clone(), Channel::Pull))
+            .collect();
+        for push in &partner.push {
+            let local = store.find_collection(&push.local).await?;
+            cursors.push((local.id.to_string(), Channel::Push));
+        }
+        for (collection, direction) in cursors {
+            store
+                .set_sync_cursor(store::SyncCursor {
+                    partner: partner.name.clone(),
+                    collection,
+                    direction,
+                    cursor: String::new(),
+                })
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// One cycle with one partner or all, then the summary.
