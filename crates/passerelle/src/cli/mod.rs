@@ -27,6 +27,10 @@ Examples:
   passerelle import attack.json --collection default        add a bundle's objects to a collection
   passerelle export --collection default --out all.json     write a collection as one bundle
   passerelle account add siem && passerelle account grant siem default --read && passerelle token create siem
+  passerelle identity show                                  what a partner needs to add this node
+  passerelle agreement preview paris                        what would go to partner paris, and what would not and why
+  passerelle export --partner paris --out paris-0001.json   a signed file for an air-gapped partner
+  passerelle audit verify                                   check the disclosure ledger's hash chain
   passerelle validate feed.json                             check a STIX 2.1 bundle, one line per problem
   passerelle config default                                 print a commented config file with every setting
   passerelle sync --status                                  where pulls and pushes with each partner stand
