@@ -1238,8 +1238,17 @@ fn partners_down_hanging_or_answering_garbage_do_not_stop_the_others() {
     let table = paris.cli(&["sync", "--status"]);
     assert!(table.contains("cannot connect"), "{table}");
 
-    // Let the down partner fail a few times: it backs off rather than retrying every second.
-    std::thread::sleep(Duration::from_secs(3));
+    // Let the down partner fail again: it backs off rather than retrying every second.
+    let first_attempt = status[&("down".to_owned(), "pull".to_owned())]["last_attempt"].clone();
+    wait_for(
+        Duration::from_secs(30),
+        "a second attempt at the down partner",
+        || {
+            let now =
+                paris.status()[&("down".to_owned(), "pull".to_owned())]["last_attempt"].clone();
+            (now != first_attempt).then_some(())
+        },
+    );
     let started = Instant::now();
     let (exit, logs) = paris_server.terminate();
     let logs = plain(&logs);
@@ -1349,7 +1358,6 @@ fn a_node_killed_while_pulling_100000_objects_resumes_with_exactly_the_same_obje
     // Restarted, it resumes and ends with exactly Rabat's objects.
     let server = paris.serve(&env);
     wait_for(Duration::from_secs(120), "the pull to finish", || {
-        std::thread::sleep(Duration::from_millis(800));
         (paris.count("from-rabat").0 >= N as u64).then_some(())
     });
     wait_for(

@@ -45,19 +45,7 @@ pub async fn list(
     let filters = filters::parse(uri.query(), Endpoint::Objects)?;
     let (collection, _) = auth::collection_for(&state, &who, &collection, Need::Read).await?;
     let query = pages::object_query(&state, &filters)?;
-    let page = match partner::view(&state, &who)? {
-        None => state.store.objects(collection.id, &query).await?,
-        Some(view) => {
-            view.page(
-                state.store.as_ref(),
-                collection.id,
-                query,
-                Use::Serve,
-                Reach::List,
-            )
-            .await?
-        }
-    };
+    let page = objects_page(&state, &who, collection.id, query, Reach::List).await?;
     Ok(envelope_response(&page))
 }
 
@@ -75,21 +63,9 @@ pub async fn get(
     let (collection, _) = auth::collection_for(&state, &who, &collection, Need::Read).await?;
     let mut query = pages::object_query(&state, &filters)?;
     query.ids = vec![object_id.clone()];
-    let page = match partner::view(&state, &who)? {
-        None => state.store.objects(collection.id, &query).await?,
-        // An object none of whose versions asked for may go is a 404, as if unknown.
-        Some(view) => {
-            view.page(
-                state.store.as_ref(),
-                collection.id,
-                query,
-                Use::Serve,
-                Reach::Object,
-            )
-            .await?
-        }
-    };
-    // §5.7: once deleted, fetching an object (or the version asked for) is a 404.
+    let page = objects_page(&state, &who, collection.id, query, Reach::Object).await?;
+    // §5.7: once deleted, fetching an object (or the version asked for) is a 404; for a
+    // partner, so is an object none of whose versions asked for may go, as if unknown.
     if page.records.is_empty() {
         return Err(TaxiiError::NotFound(format!(
             "no object {} matching the request in this collection",
@@ -97,6 +73,24 @@ pub async fn get(
         )));
     }
     Ok(envelope_response(&page))
+}
+
+/// The page of objects `query` selects, as `who` may be served it: as stored for
+/// a local account, through the partner gate (ledger written) for a partner's.
+async fn objects_page(
+    state: &AppState,
+    who: &auth::Principal,
+    collection: uuid::Uuid,
+    query: store::ObjectQuery,
+    reach: Reach,
+) -> Result<Page<ObjectRecord>, TaxiiError> {
+    Ok(match partner::view(state, who)? {
+        None => state.store.objects(collection, &query).await?,
+        Some(view) => {
+            view.page(state.store.as_ref(), collection, query, Use::Serve, reach)
+                .await?
+        }
+    })
 }
 
 /// A page of objects as an envelope: stored bytes spliced in, `more`, `next`

@@ -17,12 +17,12 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use federation::Decision;
-use store::{Direction, LedgerQuery, ObjectQuery, VersionMatch};
+use federation::Rule;
+use store::{Direction, LedgerQuery};
 
 use super::output;
 use crate::config::Config;
-use crate::{node, partners, shutdown};
+use crate::{node, shutdown};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -374,34 +374,25 @@ async fn summary(out: &mut impl Write, nodes: &[Node]) -> anyhow::Result<()> {
         if by_partner.is_empty() {
             output::line(out, "  received nothing")?;
         }
-        let federation = partners::federation(&config, store.clone()).await?;
         for partner in &config.partners {
-            let mut withheld: BTreeMap<String, Vec<String>> = BTreeMap::new();
-            let mut sent = 0;
-            for collection in store.list_collections().await? {
-                let query = ObjectQuery {
-                    versions: vec![VersionMatch::Last],
-                    limit: 10_000,
-                    with_provenance: true,
-                    ..ObjectQuery::default()
-                };
-                let page = store.objects(collection.id, &query).await?;
-                for outcome in federation
-                    .decide(&partner.name, collection.id, page.records)
-                    .await?
-                {
-                    match outcome.decision {
-                        Decision::Disclose { .. } => sent += 1,
-                        Decision::Withhold { rule, .. } => withheld
-                            .entry(rule.to_string())
-                            .or_default()
-                            .push(outcome.record.id),
-                    }
-                }
-            }
-            let reasons = withheld
-                .iter()
-                .map(|(rule, ids)| format!("{} by {rule}", ids.len()))
+            // The preview an operator would run: the same decision as every way out.
+            let preview = passerelle(
+                &node.dir,
+                &["agreement", "preview", &partner.name, "--format", "json"],
+            )?;
+            let summary: serde_json::Value = preview
+                .lines()
+                .last()
+                .and_then(|line| serde_json::from_str(line).ok())
+                .context("agreement preview printed no summary")?;
+            let summary = &summary["summary"];
+            let sent = summary["disclosed"].as_u64().unwrap_or(0);
+            let reasons = summary["rules"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(rule, _)| rule.parse::<Rule>().is_ok_and(|r| !r.allows()))
+                .map(|(rule, count)| format!("{count} by {rule}"))
                 .collect::<Vec<_>>()
                 .join(", ");
             output::line(
