@@ -76,6 +76,11 @@ fn init_then_serve_answers_and_stops_cleanly_on_sigterm() {
         "a token reached the logs:\n{stderr}"
     );
     assert!(!stderr.contains("psl_not-a-token"), "{stderr}");
+    // Logs written to a pipe or file carry no terminal colour codes.
+    assert!(
+        !stderr.is_empty() && !stderr.contains('\u{1b}'),
+        "{stderr:?}"
+    );
 }
 
 #[test]
