@@ -22,6 +22,12 @@
 #   BENCH_SAMPLES=5000 (Get An Object requests)  BENCH_MEDALLION_SAMPLES=300
 #   BENCH_CONCURRENCY=2  BENCH_DIR=<repo>/target/bench-taxii (node, bundle, raw db)
 #   BENCH_NO_MEDALLION=1 (skip medallion)
+#   BENCH_BACKEND=postgres: the node on PostgreSQL instead (database passerelle_bench_taxii,
+#     created and dropped on BENCH_POSTGRES=postgres://postgres@127.0.0.1:5432); the raw
+#     SQLite loop and medallion are skipped then
+#   BENCH_PROCESSES=2: that many `passerelle serve` processes on the one node (PostgreSQL
+#     only), the clients taking them in turn (ingest: client i on process i mod N;
+#     paging: page n on process n mod N, so `next` cursors cross processes)
 # A quick check that everything works: BENCH_OBJECTS=20000 BENCH_SMALL=2000 BENCH_IMPORT_MB=10 scripts/bench-taxii.sh
 set -euo pipefail
 
@@ -34,6 +40,10 @@ samples="${BENCH_SAMPLES:-5000}"
 med_samples="${BENCH_MEDALLION_SAMPLES:-300}"
 concurrency="${BENCH_CONCURRENCY:-2}"
 dir="${BENCH_DIR:-$repo/target/bench-taxii}"
+backend="${BENCH_BACKEND:-sqlite}"
+processes="${BENCH_PROCESSES:-1}"
+pg_server="${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}"
+pg_db="passerelle_bench_taxii"
 target="${CARGO_TARGET_DIR:-$repo/target}"
 bin="$target/release/passerelle"
 tool="$target/release/taxii-bench"
@@ -70,21 +80,42 @@ wait_for_line() {
 # peak_rss_mb PID: the process's peak resident set so far, in MB.
 peak_rss_mb() { awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 
-log "creating the node in $node"
+psql_admin() { psql "$pg_server/postgres" -v ON_ERROR_STOP=1 -q -c "$1" >&2; }
+case "$backend" in
+    sqlite) [[ "$processes" == 1 ]] || { log "several processes need BENCH_BACKEND=postgres"; exit 1; } ;;
+    postgres)
+        psql_admin "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)"
+        psql_admin "CREATE DATABASE $pg_db"
+        export PASSERELLE__STORE__URL="$pg_server/$pg_db"
+        BENCH_NO_MEDALLION=1
+        ;;
+    *) log "BENCH_BACKEND is sqlite or postgres, not $backend"; exit 1 ;;
+esac
+
+log "creating the node in $node ($backend)"
 "$bin" init --data "$node" > "$dir/init.out"
 token="$(grep -o 'psl_[A-Za-z0-9_-]*' "$dir/init.out" | head -n 1)"
 large_id="$("$bin" collection add "Bench large" --alias large --data "$node")"
 small_id="$("$bin" collection add "Bench small" --alias small --data "$node")"
 "$bin" collection add "Bench import" --alias import --data "$node" > /dev/null
 
-log "starting passerelle serve"
-PASSERELLE__SERVER__LISTEN=127.0.0.1:0 PASSERELLE__LOG__LEVEL=warn \
-    "$bin" serve --data "$node" > "$dir/serve.out" 2> "$dir/serve.out.err" &
-server_pid=$!
-pids+=("$server_pid")
-wait_for_line "$dir/serve.out" "Passerelle is serving" "$server_pid"
-base="$(sed -n 's|.*serving TAXII 2.1 at \(http[^ ]*\)/taxii2/.*|\1|p' "$dir/serve.out")"
-log "node at $base"
+log "starting $processes passerelle serve"
+roots=""
+server_pids=()
+for p in $(seq 1 "$processes"); do
+    # Removed first: the shell truncates it in the child, after this script may
+    # already have looked for the line.
+    rm -f "$dir/serve$p.out"
+    PASSERELLE__SERVER__LISTEN=127.0.0.1:0 PASSERELLE__LOG__LEVEL=warn \
+        "$bin" serve --data "$node" > "$dir/serve$p.out" 2> "$dir/serve$p.out.err" &
+    server_pid=$!
+    pids+=("$server_pid")
+    server_pids+=("$server_pid")
+    wait_for_line "$dir/serve$p.out" "Passerelle is serving" "$server_pid"
+    base="$(sed -n 's|.*serving TAXII 2.1 at \(http[^ ]*\)/taxii2/.*|\1|p' "$dir/serve$p.out")"
+    roots="${roots:+$roots,}$base/api"
+done
+log "node at $roots"
 export TAXII_AUTHORIZATION="Bearer $token"
 
 run_tool() { # OUT ARGS...: runs taxii-bench, keeps its `key value` lines in OUT
@@ -93,19 +124,22 @@ run_tool() { # OUT ARGS...: runs taxii-bench, keeps its `key value` lines in OUT
 }
 
 log "passerelle: $small objects (small collection)"
-run_tool "$dir/p-small-ingest" ingest --root "$base/api" --collection "$small_id" --objects "$small" --seed 2 --concurrency "$concurrency"
-run_tool "$dir/p-small-page" page --root "$base/api" --collection "$small_id"
-run_tool "$dir/p-small-byid" by-id --root "$base/api" --collection "$small_id" --objects "$small" --seed 2 --samples "$med_samples"
+run_tool "$dir/p-small-ingest" ingest --root "$roots" --collection "$small_id" --objects "$small" --seed 2 --concurrency "$concurrency"
+run_tool "$dir/p-small-page" page --root "$roots" --collection "$small_id"
+run_tool "$dir/p-small-byid" by-id --root "$roots" --collection "$small_id" --objects "$small" --seed 2 --samples "$med_samples"
 
 log "passerelle: $objects objects (large collection)"
-run_tool "$dir/p-ingest" ingest --root "$base/api" --collection "$large_id" --objects "$objects" --seed 1 --concurrency "$concurrency"
+run_tool "$dir/p-ingest" ingest --root "$roots" --collection "$large_id" --objects "$objects" --seed 1 --concurrency "$concurrency"
 log "paging"
-run_tool "$dir/p-page" page --root "$base/api" --collection "$large_id"
+run_tool "$dir/p-page" page --root "$roots" --collection "$large_id"
 log "Get An Object x $samples"
-run_tool "$dir/p-byid" by-id --root "$base/api" --collection "$large_id" --objects "$objects" --seed 1 --samples "$samples"
-server_rss="$(peak_rss_mb "$server_pid")"
-kill -TERM "$server_pid"
-wait "$server_pid" || true
+run_tool "$dir/p-byid" by-id --root "$roots" --collection "$large_id" --objects "$objects" --seed 1 --samples "$samples"
+server_rss=0
+for pid in "${server_pids[@]}"; do
+    server_rss=$((server_rss + $(peak_rss_mb "$pid")))
+    kill -TERM "$pid"
+    wait "$pid" || true
+done
 
 bundle="$dir/bundle-${import_mb}mb.json"
 if [[ ! -s "$bundle" || ! -s "$bundle.count" ]]; then
@@ -120,6 +154,26 @@ log "passerelle import of $bundle ($import_objects objects)"
 read -r import_seconds import_kb < "$dir/import.time"
 import_rate="$(awk -v n="$import_objects" -v s="$import_seconds" 'BEGIN { printf "%.0f", n / s }')"
 import_rss="$(awk -v k="$import_kb" 'BEGIN { printf "%.0f", k / 1024 }')"
+
+if [[ "$backend" == postgres ]]; then
+    psql_admin "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)"
+    cat <<EOF
+## TAXII node benchmark on PostgreSQL, $processes process(es)
+
+$(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM; $(date -u +%Y-%m-%d); \`BENCH_BACKEND=postgres BENCH_PROCESSES=$processes scripts/bench-taxii.sh\` with BENCH_OBJECTS=$objects BENCH_IMPORT_MB=$import_mb BENCH_CONCURRENCY=$concurrency.
+PostgreSQL $(psql "$pg_server/postgres" -Atc 'show server_version' 2>/dev/null) on the same machine; requests taken by the processes in turn.
+
+| measure | Passerelle on PostgreSQL |
+|---|---:|
+| TAXII ingest, envelopes of 1,000, $concurrency clients (objects/s) | $(int "$(value per_second "$dir/p-ingest")") |
+| \`passerelle import\` of a $import_mb MB bundle, $(int "$import_objects") objects (objects/s) | $(int "$import_rate") |
+| paging reads, pages of 1,000 (objects/s) | $(int "$(value per_second "$dir/p-page")") |
+| Get An Object p50 (ms) | $(value p50_ms "$dir/p-byid") |
+| Get An Object p99 (ms) | $(value p99_ms "$dir/p-byid") |
+| peak RSS of the import / of the server process(es) (MB) | $import_rss / $server_rss |
+EOF
+    exit 0
+fi
 
 log "raw SQLite loop over the same $objects objects"
 run_tool "$dir/raw" raw-sqlite --db "$dir/raw.db" --objects "$objects" --seed 1 --samples "$samples"

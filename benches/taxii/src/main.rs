@@ -40,25 +40,43 @@ struct Cli {
 /// Where the collection is: `ROOT/collections/COLLECTION/`.
 #[derive(Debug, clap::Args)]
 struct Target {
-    /// The API root's URL, such as http://127.0.0.1:8080/api.
-    #[arg(long)]
-    root: String,
+    /// The API root's URL, such as http://127.0.0.1:8080/api; several, comma-separated,
+    /// for several processes serving one node: requests take them in turn.
+    #[arg(long, value_delimiter = ',', required = true)]
+    root: Vec<String>,
     /// The collection's id.
     #[arg(long)]
     collection: String,
 }
 
+impl Target {
+    /// The objects URL on the `turn`-th root (round robin).
+    fn objects_url(&self, turn: u64) -> String {
+        format!(
+            "{}/collections/{}/objects/",
+            self.root[(turn % self.root.len() as u64) as usize],
+            self.collection
+        )
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Write a bundle of generated objects to a file.
+    /// Write a bundle of generated objects to a file (`-`: stdout).
     Bundle {
         #[arg(long)]
         out: PathBuf,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Stop after the object that makes the file reach this many bytes.
+        /// The first object's number.
+        #[arg(long, default_value_t = 0)]
+        start: u64,
+        /// Stop after this many objects…
+        #[arg(long, required_unless_present = "bytes")]
+        count: Option<u64>,
+        /// …or after the object that makes the file reach this many bytes.
         #[arg(long)]
-        bytes: u64,
+        bytes: Option<u64>,
     },
     /// Post objects [0, N) of the seed in envelopes, from concurrent clients.
     Ingest {
@@ -110,7 +128,13 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Bundle { out, seed, bytes } => bundle(&out, seed, bytes),
+        Command::Bundle {
+            out,
+            seed,
+            start,
+            count,
+            bytes,
+        } => bundle(&out, seed, start, count, bytes),
         Command::RawSqlite {
             db,
             objects,
@@ -142,17 +166,29 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-fn bundle(out: &std::path::Path, seed: u64, bytes: u64) -> anyhow::Result<()> {
-    let file = std::fs::File::create(out).with_context(|| format!("create {}", out.display()))?;
+fn bundle(
+    out: &std::path::Path,
+    seed: u64,
+    start: u64,
+    count: Option<u64>,
+    bytes: Option<u64>,
+) -> anyhow::Result<()> {
+    let file: Box<dyn Write> = if out == std::path::Path::new("-") {
+        Box::new(std::io::stdout().lock())
+    } else {
+        Box::new(std::fs::File::create(out).with_context(|| format!("create {}", out.display()))?)
+    };
     let mut w = BufWriter::with_capacity(1 << 20, file);
+    let end = count.map_or(u64::MAX, |c| start.saturating_add(c));
+    let bytes = bytes.unwrap_or(u64::MAX);
     let head = "{\"type\":\"bundle\",\"id\":\"bundle--0b6a1b34-5a2e-4c8f-9d1e-2f3a4b5c6d7e\",\"objects\":[\n";
     w.write_all(head.as_bytes())?;
     let mut written = head.len() as u64;
-    let mut n = 0;
+    let mut n = start;
     let mut line = String::with_capacity(1024);
-    while written < bytes {
+    while written < bytes && n < end {
         line.clear();
-        if n > 0 {
+        if n > start {
             line.push_str(",\n");
         }
         generate::write_object(&mut line, seed, n);
@@ -162,8 +198,13 @@ fn bundle(out: &std::path::Path, seed: u64, bytes: u64) -> anyhow::Result<()> {
     }
     w.write_all(b"\n]}\n")?;
     w.flush()?;
-    println!("objects {n}");
-    println!("bytes {}", written + 4);
+    // The counts go to stderr when the bundle itself is on stdout.
+    let summary = format!("objects {}\nbytes {}\n", n - start, written + 4);
+    if out == std::path::Path::new("-") {
+        eprint!("{summary}");
+    } else {
+        print!("{summary}");
+    }
     Ok(())
 }
 
@@ -197,12 +238,12 @@ async fn ingest(
     concurrency: usize,
 ) -> anyhow::Result<()> {
     let (http, auth) = client()?;
-    let url = format!("{}/collections/{}/objects/", target.root, target.collection);
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (http, auth, url, next) = (http.clone(), auth.clone(), url.clone(), Arc::clone(&next));
+    for client in 0..concurrency {
+        let url = target.objects_url(client as u64);
+        let (http, auth, next) = (http.clone(), auth.clone(), Arc::clone(&next));
         tasks.push(tokio::spawn(async move {
             let mut stored = 0u64;
             loop {
@@ -265,13 +306,14 @@ struct Envelope {
 
 async fn page(target: Target, limit: u64) -> anyhow::Result<()> {
     let (http, auth) = client()?;
-    let url = format!("{}/collections/{}/objects/", target.root, target.collection);
     let started = Instant::now();
     let (mut objects, mut pages) = (0u64, 0u64);
+    let mut latencies = Vec::new();
     let mut next: Option<String> = None;
     loop {
+        let page_started = Instant::now();
         let mut request = http
-            .get(&url)
+            .get(target.objects_url(pages))
             .header("Accept", TAXII)
             .header("Authorization", &auth)
             .query(&[("limit", limit.to_string())]);
@@ -288,6 +330,7 @@ async fn page(target: Target, limit: u64) -> anyhow::Result<()> {
                 String::from_utf8_lossy(&bytes[..bytes.len().min(500)])
             );
         }
+        latencies.push(page_started.elapsed());
         let envelope: Envelope = serde_json::from_slice(&bytes)?;
         objects += envelope.objects.len() as u64;
         pages += 1;
@@ -299,6 +342,7 @@ async fn page(target: Target, limit: u64) -> anyhow::Result<()> {
     }
     println!("pages {pages}");
     report_rate(objects, started.elapsed());
+    report_latencies(&mut latencies, "page_");
     Ok(())
 }
 
@@ -312,12 +356,7 @@ async fn by_id(target: Target, objects: u64, seed: u64, samples: u64) -> anyhow:
     let warmup = (samples / 20).max(10);
     for i in 0..warmup + samples {
         let n = generate::mix(seed ^ 0xb1d ^ i.wrapping_mul(0x9e37)) % objects;
-        let url = format!(
-            "{}/collections/{}/objects/{}/",
-            target.root,
-            target.collection,
-            generate::id(seed, n)
-        );
+        let url = format!("{}{}/", target.objects_url(i), generate::id(seed, n));
         let started = Instant::now();
         let response = http
             .get(&url)
@@ -338,7 +377,7 @@ async fn by_id(target: Target, objects: u64, seed: u64, samples: u64) -> anyhow:
             latencies.push(elapsed);
         }
     }
-    report_latencies(&mut latencies);
+    report_latencies(&mut latencies, "");
     Ok(())
 }
 
@@ -349,15 +388,18 @@ fn report_rate(objects: u64, elapsed: Duration) {
     println!("per_second {:.0}", objects as f64 / elapsed.as_secs_f64());
 }
 
-/// Prints `samples`, `p50_ms`, `p99_ms` and `max_ms`.
-fn report_latencies(latencies: &mut [Duration]) {
+/// Prints `samples`, `p50_ms`, `p99_ms` and `max_ms`, each name after `prefix`.
+fn report_latencies(latencies: &mut [Duration], prefix: &str) {
+    if latencies.is_empty() {
+        return;
+    }
     latencies.sort();
     let at = |q: f64| {
         let i = ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1;
         latencies[i].as_secs_f64() * 1000.0
     };
-    println!("samples {}", latencies.len());
-    println!("p50_ms {:.3}", at(0.50));
-    println!("p99_ms {:.3}", at(0.99));
-    println!("max_ms {:.3}", at(1.0));
+    println!("{prefix}samples {}", latencies.len());
+    println!("{prefix}p50_ms {:.3}", at(0.50));
+    println!("{prefix}p99_ms {:.3}", at(0.99));
+    println!("{prefix}max_ms {:.3}", at(1.0));
 }
