@@ -10,6 +10,7 @@ mod node;
 mod partners;
 mod server;
 mod shutdown;
+mod store_url;
 mod tls;
 
 use std::process::ExitCode;

@@ -193,6 +193,60 @@ impl LedgerEntry {
         next.hash = entry_hash(&next);
         next
     }
+
+    /// Checks that this entry, copied as it is from another store, may be appended after
+    /// `prev` (`None`: the ledger is empty): its `seq` is the next one, its `prev_hash`
+    /// is `prev`'s hash ([`GENESIS_HASH`] for entry 1), its `time` is not before
+    /// `prev`'s, its hash is [`entry_hash`] of its fields, and its fields pass
+    /// [`NewLedgerEntry::check`]. Every backend's
+    /// [`Store::restore_ledger`](crate::Store::restore_ledger) refuses an entry that
+    /// fails this with the [`StoreError::Invalid`] it returns, naming the entry.
+    pub fn check_follows(&self, prev: Option<&LedgerEntry>) -> Result<()> {
+        let refuse = |why: String| {
+            Err(StoreError::Invalid(format!(
+                "ledger entry {} cannot be restored: {why}",
+                self.seq
+            )))
+        };
+        let (seq, prev_hash) = match prev {
+            Some(prev) => (prev.seq + 1, prev.hash.as_str()),
+            None => (1, GENESIS_HASH),
+        };
+        if self.seq != seq {
+            return refuse(format!("the ledger's next entry is {seq}"));
+        }
+        if self.prev_hash != prev_hash {
+            return refuse(format!(
+                "its prev_hash is not the hash of the ledger's last entry ({prev_hash})"
+            ));
+        }
+        if let Some(prev) = prev
+            && self.time < prev.time
+        {
+            return refuse(format!(
+                "its time {} is before the last entry's ({})",
+                self.time, prev.time
+            ));
+        }
+        if self.hash != entry_hash(self) {
+            return refuse("its hash does not match its fields".to_owned());
+        }
+        NewLedgerEntry {
+            direction: self.direction,
+            partner: self.partner.clone(),
+            channel: self.channel,
+            collection: self.collection,
+            object_id: self.object_id.clone(),
+            version: self.version.clone(),
+            bytes_sha256: self.bytes_sha256.clone(),
+            rule: self.rule.clone(),
+        }
+        .check()
+        .or_else(|error| match error {
+            StoreError::Invalid(why) => refuse(why),
+            other => Err(other),
+        })
+    }
 }
 
 /// Lowercase hex of the SHA-256 of `bytes`: the form of `bytes_sha256` and of the hashes.

@@ -22,6 +22,8 @@
 //!   last entry and appends after it inside one write transaction, so appends never
 //!   interleave. Received and deleted entries are written in the transaction that stores
 //!   or deletes the objects; a sync cursor given with objects or entries is saved in it too.
+//! - A whole-node copy ([`copy`]) keeps everything a store assigns itself: the restore
+//!   methods write `date_added`, creation times, token hashes and ledger entries as given.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::future::Future;
@@ -31,6 +33,8 @@ use uuid::Uuid;
 
 pub mod account;
 pub mod collection;
+pub mod copy;
+pub mod dump;
 pub mod error;
 pub mod health;
 pub mod ledger;
@@ -45,6 +49,8 @@ pub mod time;
 
 pub use account::{Account, Grant, NewAccount, NewToken, Rights, TokenHash, TokenInfo};
 pub use collection::{Collection, CollectionCount, NewCollection};
+pub use copy::{CopyError, CopyProgress, CopyReport, CopyStep, copy_node};
+pub use dump::{AccountRecord, CollectionRecord, StoredVersion, TokenRecord};
 pub use error::{Result, StoreError};
 pub use health::IntegrityReport;
 pub use ledger::{
@@ -297,4 +303,73 @@ pub trait Store: Send + Sync {
 
     /// Every grant on a collection, by account name.
     fn grants_on_collection(&self, collection: Uuid) -> StoreFuture<'_, Vec<Grant>>;
+
+    // ---- reading and writing a node exactly (a whole-node copy, see [`copy`]) ----
+    //
+    // Reads return what the store assigned itself (times, `date_added`, hashes); restores
+    // write it back as given instead of assigning anew. Rights and statuses need nothing
+    // more than `grants_of_account`/`set_rights` and `statuses`/`create_status`.
+
+    /// Every collection with its last `date_added`, by id.
+    fn dump_collections(&self) -> StoreFuture<'_, Vec<CollectionRecord>>;
+
+    /// Creates a collection exactly as given (id, title, description, alias and creation
+    /// time), holding nothing and with no `date_added` given yet;
+    /// [`StoreError::Conflict`] if its id or alias is taken.
+    fn restore_collection(&self, collection: Collection) -> StoreFuture<'_, ()>;
+
+    /// Up to `limit` (at least 1) versions of a collection added strictly after `after`
+    /// (`None`: from the first), in `date_added` order: every version, whatever its
+    /// spec version, with its query columns, provenance and exact bytes. Paging by the
+    /// last `date_added` read walks the collection once.
+    fn dump_objects(
+        &self,
+        collection: Uuid,
+        after: Option<Micros>,
+        limit: usize,
+    ) -> StoreFuture<'_, Vec<StoredVersion>>;
+
+    /// Stores versions read by [`Store::dump_objects`] exactly as they are, in one
+    /// durable transaction: each keeps its `date_added`, version, columns, provenance and
+    /// bytes, and the first/latest/latest-spec bookkeeping of its object is recomputed.
+    /// `date_added` stays strictly increasing: each version must be added after the
+    /// collection's last `date_added` ([`StoreError::Invalid`] otherwise, naming the
+    /// version), which then becomes the version's. A version the collection holds is a
+    /// [`StoreError::Conflict`]. Either refusal stores nothing of the batch.
+    ///
+    /// With `last_date_added`, the collection's last `date_added` is raised to it
+    /// afterwards if later (the source's [`CollectionRecord::last_date_added`], passed
+    /// once all versions are in; with no versions, only that happens).
+    ///
+    /// No ledger entry is written, `received` or other: a copy restores the ledger as it
+    /// is with [`Store::restore_ledger`].
+    fn restore_objects(
+        &self,
+        collection: Uuid,
+        versions: Vec<StoredVersion>,
+        last_date_added: Option<Micros>,
+    ) -> StoreFuture<'_, ()>;
+
+    /// Up to `limit` (at least 1) statuses with an id greater than `after` (`None`: from
+    /// the first), in id order.
+    fn statuses(&self, after: Option<Uuid>, limit: usize) -> StoreFuture<'_, Vec<Status>>;
+
+    /// Every account with its password hash and tokens (their hashes and creation
+    /// times), by name.
+    fn dump_accounts(&self) -> StoreFuture<'_, Vec<AccountRecord>>;
+
+    /// Creates an account with its tokens exactly as given (creation times, admin flag,
+    /// password hash, partner, token hashes), in one transaction;
+    /// [`StoreError::Conflict`] if its name, or a token's hash, is taken.
+    fn restore_account(&self, account: AccountRecord) -> StoreFuture<'_, ()>;
+
+    /// Saves one exchange's state exactly as given (cursor, last success and attempt,
+    /// last error, object count), replacing any it had.
+    fn restore_sync_state(&self, state: SyncState) -> StoreFuture<'_, ()>;
+
+    /// Appends ledger entries read from another store exactly as they are (same `seq`,
+    /// time and hashes), in one transaction; each must follow the ledger's last entry
+    /// ([`LedgerEntry::check_follows`]: next `seq`, linked `prev_hash`, its own hash
+    /// right), else [`StoreError::Invalid`] naming it and nothing is appended.
+    fn restore_ledger(&self, entries: Vec<LedgerEntry>) -> StoreFuture<'_, ()>;
 }

@@ -1,8 +1,10 @@
 //! The store test suite: backend-neutral behaviours every [`Store`] must show.
 //!
 //! Each function takes a fresh, empty store opened with the given [`ManualClock`] and
-//! panics on the first divergence. A backend's integration tests call every function
-//! (see [`ALL`] for their names); `crates/store/tests/sqlite.rs` does so for SQLite.
+//! panics on the first divergence; those that copy a node ([`copy_whole_node`],
+//! [`copy_refuses_a_non_empty_target`]) take two, `from` and `to`, which may be of
+//! different backends (SQLite to PostgreSQL). A backend's integration tests call every
+//! function (see [`ALL`] for their names); `crates/store/tests/sqlite.rs` does so for SQLite.
 // This module is test code compiled into the library behind a feature: panicking on a
 // failed expectation is its purpose.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -14,10 +16,10 @@ use uuid::Uuid;
 
 use crate::ledger;
 use crate::{
-    AddOutcome, Channel, Cursor, DeleteFilter, Direction, LedgerEntry, LedgerQuery, Micros,
-    NewAccount, NewCollection, NewLedgerEntry, NewObject, NewToken, ObjectQuery, Provenance,
-    Rights, SignatureCheck, Status, StatusDetail, Store, StoreError, SyncCursor, SyncState,
-    TokenHash, Version, VersionMatch,
+    AddOutcome, Channel, Collection, Cursor, DeleteFilter, Direction, LedgerEntry, LedgerQuery,
+    Micros, NewAccount, NewCollection, NewLedgerEntry, NewObject, NewToken, ObjectQuery,
+    Provenance, Rights, SignatureCheck, Status, StatusDetail, Store, StoreError, SyncCursor,
+    SyncState, TokenHash, Version, VersionMatch,
 };
 use crate::{Clock, ManualClock};
 
@@ -55,6 +57,11 @@ pub const ALL: &[&str] = &[
     "provenance_round_trip",
     "account_partner_link",
     "integrity_check",
+    "restore_objects_exactly",
+    "restore_ledger_follows_the_chain",
+    "restore_accounts_statuses_and_sync_states",
+    "copy_whole_node",
+    "copy_refuses_a_non_empty_target",
 ];
 
 /// The clock's start: 2024-01-01T00:00:00Z.
@@ -2385,4 +2392,1045 @@ pub async fn persisted_check(store: &dyn Store, _clock: &ManualClock) {
 /// Holds a store as the server does, to prove the trait is object-safe and shareable.
 pub fn as_shared(store: Arc<dyn Store>) -> Arc<dyn Store> {
     store
+}
+
+// ---- a whole node read and written exactly (dump and restore, `crate::copy_node`) ----
+
+/// An SCO without `modified` or `created`: its version is its `date_added`.
+fn ipv4(value: &str) -> NewObject {
+    let bytes = format!(
+        r#"{{"type":"ipv4-addr","spec_version":"2.1","id":"ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd","value":"{value}"}}"#
+    );
+    let parsed = stix::json::parse(bytes.as_bytes()).unwrap();
+    NewObject::from_object(bytes.clone().into_bytes(), parsed.as_object().unwrap()).unwrap()
+}
+
+/// A revoked report with a creator and a TLP:AMBER marking: every query column set.
+fn marked_report(n: u128) -> NewObject {
+    let bytes = format!(
+        r#"{{"type":"report","spec_version":"2.1","id":"report--{}","created":"2021-01-01T00:00:00.000Z","modified":"2021-03-01T00:00:00.000Z","created_by_ref":"identity--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","revoked":true,"object_marking_refs":["{}"],"name":"Rapport — تقرير {n}","published":"2021-01-01T00:00:00Z","object_refs":["{}"]}}"#,
+        Uuid::from_u128(0x2000_0000_0000_4000_8000_0000_0000_0000 + n),
+        stix::markings::Tlp::Amber.marking_id(),
+        object_id(n),
+    );
+    let parsed = stix::json::parse(bytes.as_bytes()).unwrap();
+    NewObject::from_object(bytes.clone().into_bytes(), parsed.as_object().unwrap()).unwrap()
+}
+
+/// The collection [`fill_node`] puts most versions in (alias `intel`).
+pub const INTEL: Uuid = Uuid::from_u128(0xc0de_0000_0000_4000_8000_0000_0000_0001);
+
+/// What [`fill_node`] made that the checks look up.
+#[derive(Debug, Clone)]
+pub struct FilledNode {
+    /// Every collection, by id.
+    pub collections: Vec<Uuid>,
+    /// Every token: its account and hash.
+    pub tokens: Vec<(String, TokenHash)>,
+}
+
+/// Fills an empty store with every kind of state a node keeps: three collections (one
+/// empty), many versions of many objects (older versions added after newer ones, a
+/// STIX 2.0 one, versions without `modified`, every query column), partner provenance
+/// with every channel and signature check, deleted versions (so one collection's last
+/// `date_added` is past its newest version), statuses, accounts with passwords, tokens,
+/// rights and a partner link, ledger entries of every direction, sync cursors and
+/// states. The clock moves between steps, so every time differs.
+pub async fn fill_node(store: &dyn Store, clock: &ManualClock) -> FilledNode {
+    store
+        .create_collection(NewCollection {
+            id: INTEL,
+            title: "Renseignement — استخبارات".into(),
+            description: Some("shared with partners".into()),
+            alias: Some("intel".into()),
+        })
+        .await
+        .unwrap();
+    clock.advance(1_000);
+    let inbox = new_collection(store, 2).await;
+    clock.advance(1_000);
+    let empty = new_collection(store, 3).await;
+    clock.advance(1_000);
+
+    // 40 objects, then newer versions of ten, an older version of one, a STIX 2.0
+    // version of another, an SCO twice, and a marked report.
+    store
+        .add_objects(
+            INTEL,
+            &account(),
+            (0..40).map(|n| indicator(n, &modified(10))).collect(),
+        )
+        .await
+        .unwrap();
+    clock.advance(1_000);
+    store
+        .add_objects(
+            INTEL,
+            &Provenance::Import {
+                source: "feed.json.gz".into(),
+            },
+            (0..10).map(|n| indicator(n, &modified(20))).collect(),
+        )
+        .await
+        .unwrap();
+    clock.advance(1_000);
+    store
+        .add_objects(
+            INTEL,
+            &account(),
+            vec![
+                indicator(20, &modified(5)),
+                indicator_spec(30, &modified(30), "2.0"),
+                ipv4("198.51.100.3"),
+                marked_report(1),
+            ],
+        )
+        .await
+        .unwrap();
+    clock.advance(1_000);
+    store
+        .add_objects(INTEL, &account(), vec![ipv4("198.51.100.4")])
+        .await
+        .unwrap();
+
+    // From partners: every channel and signature check, some with a cursor.
+    let checks = [
+        verified("identity--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"),
+        SignatureCheck::Unsigned,
+        SignatureCheck::UnknownSigner {
+            signer: "identity--0000".into(),
+        },
+        SignatureCheck::Invalid {
+            signer: "identity--with spaces\nand a newline".into(),
+        },
+    ];
+    let mut n = 100;
+    for channel in Channel::ALL {
+        for check in &checks {
+            clock.advance(10);
+            store
+                .add_objects(
+                    inbox,
+                    &from_partner("paris", channel, check.clone()),
+                    vec![indicator(n, &modified(1))],
+                )
+                .await
+                .unwrap();
+            n += 1;
+        }
+    }
+    store
+        .add_objects_with_cursor(
+            INTEL,
+            &from_partner("madrid", Channel::Pull, verified("identity--m")),
+            vec![indicator(200, &modified(1)), indicator(201, &modified(1))],
+            SyncCursor {
+                partner: "madrid".into(),
+                collection: "remote-intel".into(),
+                direction: Channel::Pull,
+                cursor: "next-after-201".into(),
+            },
+        )
+        .await
+        .unwrap();
+
+    // Deletes: the newest version of object 0, and the last object added to INTEL,
+    // so that collection's last date_added is past its newest version.
+    clock.advance(1_000);
+    store
+        .add_objects(INTEL, &account(), vec![indicator(300, &modified(1))])
+        .await
+        .unwrap();
+    store
+        .delete_object(INTEL, &object_id(0), &DeleteFilter::default())
+        .await
+        .unwrap();
+    store
+        .delete_object(
+            INTEL,
+            &object_id(300),
+            &DeleteFilter {
+                versions: vec![VersionMatch::All],
+                spec_versions: vec![],
+            },
+        )
+        .await
+        .unwrap();
+
+    // Disclosures, over every channel, one with a push cursor.
+    clock.advance(1_000);
+    store
+        .append_ledger(
+            (1..13).map(|n| disclosed(INTEL, "paris", n)).collect(),
+            None,
+        )
+        .await
+        .unwrap();
+    clock.advance(1_000);
+    store
+        .append_ledger(
+            vec![
+                NewLedgerEntry {
+                    channel: Some(Channel::File),
+                    rule: "third-party-clear".into(),
+                    ..disclosed(inbox, "madrid", 101)
+                },
+                NewLedgerEntry {
+                    channel: Some(Channel::Pull),
+                    ..disclosed(INTEL, "madrid", 5)
+                },
+            ],
+            Some(SyncCursor {
+                partner: "paris".into(),
+                collection: INTEL.to_string(),
+                direction: Channel::Push,
+                cursor: "1704067200001234".into(),
+            }),
+        )
+        .await
+        .unwrap();
+    clock.advance(1_000);
+    store
+        .record_sync_attempt("paris", &INTEL.to_string(), Channel::Push, Ok(12))
+        .await
+        .unwrap();
+    clock.advance(1_000);
+    store
+        .record_sync_attempt(
+            "madrid",
+            "remote-intel",
+            Channel::Pull,
+            Err("connection refused".into()),
+        )
+        .await
+        .unwrap();
+    store
+        .record_sync_attempt("madrid", &inbox.to_string(), Channel::File, Ok(0))
+        .await
+        .unwrap();
+
+    // Statuses, in an order that is not their id order.
+    let detail = |n: u128, message: Option<&str>| StatusDetail {
+        id: object_id(n),
+        version: modified(10),
+        message: message.map(str::to_owned),
+    };
+    for n in [7u128, 3, 9, 1, 5] {
+        clock.advance(100);
+        store
+            .create_status(&Status {
+                id: Uuid::from_u128(0x5000 + n),
+                account: "alice".into(),
+                request_timestamp: clock.now(),
+                total_count: n as u64 + 2,
+                successes: vec![detail(n, None)],
+                failures: vec![detail(n + 1, Some("'pattern' is required — مطلوب"))],
+                pendings: if n == 9 {
+                    vec![detail(n + 2, None)]
+                } else {
+                    vec![]
+                },
+            })
+            .await
+            .unwrap();
+    }
+
+    // Accounts: an admin with a password and two tokens, a partner's account, and one
+    // with nothing.
+    let mut tokens = Vec::new();
+    for (name, admin) in [("alice", true), ("paris-node", false), ("carol", false)] {
+        clock.advance(1_000);
+        store
+            .create_account(NewAccount {
+                name: name.into(),
+                admin,
+            })
+            .await
+            .unwrap();
+    }
+    store
+        .set_password_hash(
+            "alice",
+            Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into()),
+        )
+        .await
+        .unwrap();
+    store
+        .set_account_partner("paris-node", Some("paris".into()))
+        .await
+        .unwrap();
+    for (account, name, byte) in [
+        ("alice", "laptop", 1u8),
+        ("alice", "siem", 2),
+        ("paris-node", "pull", 3),
+    ] {
+        clock.advance(1_000);
+        let hash = TokenHash([byte; 32]);
+        store
+            .add_token(
+                account,
+                NewToken {
+                    name: name.into(),
+                    hash,
+                },
+            )
+            .await
+            .unwrap();
+        tokens.push((account.to_owned(), hash));
+    }
+    let (read, write) = (true, true);
+    store
+        .set_rights("alice", INTEL, Rights { read, write })
+        .await
+        .unwrap();
+    for c in [INTEL, inbox] {
+        store
+            .set_rights("paris-node", c, Rights { read, write: false })
+            .await
+            .unwrap();
+    }
+    FilledNode {
+        collections: vec![INTEL, inbox, empty],
+        tokens,
+    }
+}
+
+/// Everything a client, an operator or an auditor can read of a node: checks `copy`
+/// reads the same as `node` through every path.
+pub async fn assert_same_node(node: &dyn Store, copy: &dyn Store, filled: &FilledNode) {
+    assert_eq!(
+        copy.dump_collections().await.unwrap(),
+        node.dump_collections().await.unwrap()
+    );
+    assert_eq!(
+        copy.list_collections().await.unwrap(),
+        node.list_collections().await.unwrap()
+    );
+    assert_eq!(copy.counts().await.unwrap(), node.counts().await.unwrap());
+    for &c in &filled.collections {
+        assert_eq!(
+            copy.dump_objects(c, None, 10_000).await.unwrap(),
+            node.dump_objects(c, None, 10_000).await.unwrap(),
+            "collection {c}"
+        );
+        let selections = [
+            vec![],
+            vec![VersionMatch::First],
+            vec![VersionMatch::Last],
+            vec![VersionMatch::All],
+        ];
+        for versions in selections {
+            for spec_versions in [vec![], vec!["2.0".to_owned(), "2.1".to_owned()]] {
+                for limit in [1000, 6] {
+                    let query = ObjectQuery {
+                        versions: versions.clone(),
+                        spec_versions: spec_versions.clone(),
+                        limit,
+                        with_provenance: true,
+                        ..ObjectQuery::default()
+                    };
+                    let page = node.objects(c, &query).await.unwrap();
+                    assert_eq!(
+                        copy.objects(c, &query).await.unwrap(),
+                        page,
+                        "objects of {c}, {query:?}"
+                    );
+                    assert_eq!(
+                        copy.manifest(c, &query).await.unwrap(),
+                        node.manifest(c, &query).await.unwrap(),
+                        "manifest of {c}, {query:?}"
+                    );
+                    // The next page from the same cursor is the same too.
+                    let next = ObjectQuery {
+                        next: page.next,
+                        ..query
+                    };
+                    assert_eq!(
+                        copy.objects(c, &next).await.unwrap(),
+                        node.objects(c, &next).await.unwrap()
+                    );
+                }
+            }
+        }
+    }
+    let mut after = None;
+    loop {
+        let page = node.statuses(after, 1000).await.unwrap();
+        assert_eq!(copy.statuses(after, 1000).await.unwrap(), page);
+        for status in &page {
+            assert_eq!(&copy.get_status(status.id).await.unwrap(), status);
+        }
+        match page.last() {
+            Some(last) => after = Some(last.id),
+            None => break,
+        }
+    }
+    assert_eq!(
+        copy.dump_accounts().await.unwrap(),
+        node.dump_accounts().await.unwrap()
+    );
+    for account in node.list_accounts().await.unwrap() {
+        let name = account.name.as_str();
+        assert_eq!(copy.get_account(name).await.unwrap(), account);
+        assert_eq!(
+            copy.list_tokens(name).await.unwrap(),
+            node.list_tokens(name).await.unwrap()
+        );
+        assert_eq!(
+            copy.password_hash(name).await.unwrap(),
+            node.password_hash(name).await.unwrap()
+        );
+        assert_eq!(
+            copy.grants_of_account(name).await.unwrap(),
+            node.grants_of_account(name).await.unwrap()
+        );
+    }
+    for (account, hash) in &filled.tokens {
+        assert_eq!(&copy.account_by_token(hash).await.unwrap().name, account);
+    }
+    assert_eq!(
+        copy.sync_states().await.unwrap(),
+        node.sync_states().await.unwrap()
+    );
+    for state in node.sync_states().await.unwrap() {
+        assert_eq!(
+            copy.sync_cursor(&state.partner, &state.collection, state.direction)
+                .await
+                .unwrap(),
+            state.cursor
+        );
+    }
+    let ledger = whole_ledger(node).await;
+    assert_eq!(whole_ledger(copy).await, ledger);
+    assert_eq!(copy.ledger_head().await.unwrap().as_ref(), ledger.last());
+}
+
+/// A whole node copied to an empty store ([`crate::copy_node`], here in small pages so
+/// every kind crosses page boundaries) reads back identical through every path: the
+/// same `date_added`, bytes, provenance, times, token hashes, ledger entry for entry;
+/// nothing was assigned anew (the clock moved a day before copying). The copy then
+/// carries on from where the source was.
+///
+/// `from` and `to` are fresh, empty stores opened with `clock`, of any backends.
+pub async fn copy_whole_node(from: &dyn Store, to: &dyn Store, clock: &ManualClock) {
+    let filled = fill_node(from, clock).await;
+    let ledger = whole_ledger(from).await;
+    let directions: HashSet<&str> = ledger.iter().map(|e| e.direction.as_str()).collect();
+    assert_eq!(
+        directions.len(),
+        3,
+        "the node has entries of every direction"
+    );
+    let marks = from.dump_collections().await.unwrap();
+    let intel_mark = marks
+        .iter()
+        .find(|r| r.collection.id == INTEL)
+        .unwrap()
+        .last_date_added;
+    let newest = from
+        .objects(INTEL, &all_versions())
+        .await
+        .unwrap()
+        .last_added
+        .unwrap();
+    assert!(
+        intel_mark > newest,
+        "a deletion left the mark past the newest"
+    );
+
+    clock.advance(86_400_000_000);
+    let seen = std::sync::Mutex::new(Vec::new());
+    let pages = crate::copy::PageSizes {
+        objects: 7,
+        statuses: 2,
+        ledger: 5,
+    };
+    let report = crate::copy::copy_in_pages(
+        from,
+        to,
+        &|progress| seen.lock().unwrap().push(progress),
+        pages,
+    )
+    .await
+    .unwrap();
+    assert_same_node(from, to, &filled).await;
+
+    let counts = from.counts().await.unwrap();
+    let versions: u64 = counts.iter().map(|c| c.versions).sum();
+    assert_eq!(report.collections, counts);
+    assert_eq!(report.versions, versions);
+    assert_eq!((report.accounts, report.tokens, report.grants), (3, 3, 3));
+    assert_eq!(report.statuses, 5);
+    assert_eq!(report.sync_states, 3);
+    assert_eq!(report.ledger_entries, ledger.len() as u64);
+    assert_eq!(report.ledger_head.as_ref(), ledger.last());
+
+    let seen = seen.into_inner().unwrap();
+    let last_objects = seen
+        .iter()
+        .rev()
+        .find(|p| matches!(p.step, crate::CopyStep::Objects { .. }))
+        .unwrap();
+    assert_eq!(last_objects.done, versions);
+    assert_eq!(last_objects.total, Some(versions));
+    let last_ledger = seen
+        .iter()
+        .rev()
+        .find(|p| p.step == crate::CopyStep::Ledger)
+        .unwrap();
+    assert_eq!(last_ledger.done, ledger.len() as u64);
+    assert_eq!(seen.last().unwrap().step, crate::CopyStep::Verify);
+
+    // The copy carries on: a new version comes after the source's mark even with the
+    // clock behind it, and a new ledger entry chains after the copied head.
+    clock.set(START);
+    let out = to
+        .add_objects(INTEL, &account(), vec![indicator(400, &modified(1))])
+        .await
+        .unwrap();
+    assert_eq!(out[0].date_added(), Micros(intel_mark.0 + 1));
+    let appended = to
+        .append_ledger(vec![disclosed(INTEL, "paris", 400)], None)
+        .await
+        .unwrap();
+    let head = ledger.last().unwrap();
+    assert_eq!(appended[0].seq, head.seq + 1);
+    assert_eq!(appended[0].prev_hash, head.hash);
+    assert_eq!(appended[0].time, head.time, "time never goes back");
+    assert_eq!(
+        ledger::verify(&whole_ledger(to).await),
+        Ok(ledger.len() as u64 + 1)
+    );
+}
+
+/// A copy goes only into an empty store: one holding anything is refused before
+/// anything is written, with a message naming what it holds. An empty node copies
+/// to an empty report.
+///
+/// `from` and `to` are fresh, empty stores opened with `clock`, of any backends.
+pub async fn copy_refuses_a_non_empty_target(
+    from: &dyn Store,
+    to: &dyn Store,
+    _clock: &ManualClock,
+) {
+    let report = crate::copy_node(from, to, &|_| {}).await.unwrap();
+    assert_eq!(report.versions + report.accounts + report.ledger_entries, 0);
+    assert!(report.collections.is_empty());
+    assert_eq!(report.ledger_head, None);
+
+    new_collection(from, 1).await;
+    from.add_objects(
+        new_collection(from, 2).await,
+        &account(),
+        vec![indicator(1, &modified(1))],
+    )
+    .await
+    .unwrap();
+    to.create_account(NewAccount {
+        name: "admin".into(),
+        admin: true,
+    })
+    .await
+    .unwrap();
+    let refused = |error: crate::CopyError| match error {
+        crate::CopyError::TargetNotEmpty { found } => found,
+        other => panic!("not refused for being non-empty: {other:?}"),
+    };
+    let error = crate::copy_node(from, to, &|_| {}).await.unwrap_err();
+    assert!(
+        error.to_string().contains("already holds a node"),
+        "{error}"
+    );
+    assert_eq!(refused(error), "1 account: admin");
+    assert!(
+        to.list_collections().await.unwrap().is_empty(),
+        "nothing written"
+    );
+
+    to.create_collection(NewCollection {
+        id: INTEL,
+        title: "t".into(),
+        description: None,
+        alias: Some("intel".into()),
+    })
+    .await
+    .unwrap();
+    to.append_ledger(vec![disclosed(INTEL, "paris", 1)], None)
+        .await
+        .unwrap();
+    to.record_sync_attempt("paris", "c", Channel::Pull, Ok(1))
+        .await
+        .unwrap();
+    to.create_status(&Status {
+        id: Uuid::from_u128(1),
+        account: "admin".into(),
+        request_timestamp: START,
+        total_count: 0,
+        successes: vec![],
+        failures: vec![],
+        pendings: vec![],
+    })
+    .await
+    .unwrap();
+    let found = refused(crate::copy_node(from, to, &|_| {}).await.unwrap_err());
+    assert_eq!(
+        found,
+        "1 collection: intel; 1 account: admin; statuses; 1 sync state: paris pull c; \
+         1 ledger entry"
+    );
+    assert_eq!(to.counts().await.unwrap()[0].versions, 0, "nothing written");
+}
+
+/// Versions dumped from one collection and restored into another keep everything:
+/// `date_added`, version texts, columns, provenance, bytes; the first/latest flags come
+/// out as adding them did; no ledger entry is written. Restores that would break the
+/// strictly increasing `date_added` or store a version twice are refused whole; the
+/// collection's last `date_added` is raised to a given mark, never lowered.
+pub async fn restore_objects_exactly(store: &dyn Store, clock: &ManualClock) {
+    let a = new_collection(store, 1).await;
+    store
+        .add_objects(
+            a,
+            &account(),
+            vec![
+                indicator(1, &modified(5)),
+                indicator(2, &modified(1)),
+                ipv4("198.51.100.3"),
+            ],
+        )
+        .await
+        .unwrap();
+    clock.advance(10);
+    store
+        .add_objects(
+            a,
+            &account(),
+            vec![
+                indicator(1, &modified(2)),
+                indicator_spec(2, &modified(0), "2.0"),
+            ],
+        )
+        .await
+        .unwrap();
+    store
+        .add_objects(
+            a,
+            &from_partner("paris", Channel::Push, SignatureCheck::Unsigned),
+            vec![indicator(3, &modified(1)), marked_report(4)],
+        )
+        .await
+        .unwrap();
+    let dumped = store.dump_objects(a, None, 100).await.unwrap();
+    assert_eq!(dumped.len(), 7);
+    assert!(dumped.windows(2).all(|w| w[0].date_added < w[1].date_added));
+    assert_eq!(dumped[0].bytes, indicator(1, &modified(5)).bytes);
+    assert_eq!(
+        dumped[0].created.as_ref().unwrap().as_str(),
+        "2020-01-01T00:00:00.000000000Z"
+    );
+    assert_eq!(
+        dumped[2].version,
+        Version::from_date_added(dumped[2].date_added)
+    );
+    assert_eq!(dumped[4].spec_version, "2.0");
+    assert_eq!(
+        dumped[5].provenance,
+        from_partner("paris", Channel::Push, SignatureCheck::Unsigned)
+    );
+    let report = &dumped[6];
+    assert_eq!(report.tlp, Some(stix::markings::Tlp::Amber));
+    assert!(report.revoked);
+    assert_eq!(report.object_type, "report");
+    assert_eq!(
+        report.created_by_ref.as_deref(),
+        Some("identity--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f")
+    );
+    assert_eq!(
+        report.modified.as_ref().unwrap(),
+        &Version::parse("2021-03-01T00:00:00Z").unwrap()
+    );
+    // Pages by date_added.
+    let first = store.dump_objects(a, None, 3).await.unwrap();
+    assert_eq!(first, dumped[..3]);
+    let rest = store
+        .dump_objects(a, Some(first[2].date_added), 3)
+        .await
+        .unwrap();
+    assert_eq!(rest, dumped[3..6]);
+    let ledger_before = whole_ledger(store).await;
+
+    let b = Collection {
+        id: Uuid::from_u128(0xb),
+        title: "copy".into(),
+        description: Some("restored".into()),
+        alias: Some("b".into()),
+        created: Micros(42),
+    };
+    store.restore_collection(b.clone()).await.unwrap();
+    assert_eq!(store.get_collection(b.id).await.unwrap(), b);
+    assert!(matches!(
+        store.restore_collection(b.clone()).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let b = b.id;
+
+    // Out of date_added order: refused whole.
+    let mut swapped = dumped.clone();
+    swapped.swap(1, 2);
+    let error = store.restore_objects(b, swapped, None).await.unwrap_err();
+    assert!(
+        matches!(&error, StoreError::Invalid(m) if m.contains(&dumped[1].id)),
+        "{error:?}"
+    );
+    assert!(store.dump_objects(b, None, 100).await.unwrap().is_empty());
+
+    store
+        .restore_objects(b, dumped[..3].to_vec(), None)
+        .await
+        .unwrap();
+    // Not after the collection's last date_added.
+    assert!(matches!(
+        store.restore_objects(b, dumped[2..3].to_vec(), None).await,
+        Err(StoreError::Invalid(_))
+    ));
+    // A version the collection holds, even at a later date_added.
+    let mut again = dumped[0].clone();
+    again.date_added = Micros(dumped[6].date_added.0 + 1_000);
+    assert!(matches!(
+        store
+            .restore_objects(b, vec![dumped[3].clone(), again], None)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .restore_objects(b, dumped[3..].to_vec(), None)
+        .await
+        .unwrap();
+    assert_eq!(store.dump_objects(b, None, 100).await.unwrap(), dumped);
+    for versions in [
+        vec![],
+        vec![VersionMatch::First],
+        vec![VersionMatch::All],
+        vec![VersionMatch::First, VersionMatch::Last],
+    ] {
+        for spec_versions in [vec![], vec!["2.0".to_owned()]] {
+            let query = ObjectQuery {
+                versions: versions.clone(),
+                spec_versions,
+                with_provenance: true,
+                ..ObjectQuery::default()
+            };
+            assert_eq!(
+                store.objects(b, &query).await.unwrap(),
+                store.objects(a, &query).await.unwrap(),
+                "{query:?}"
+            );
+        }
+    }
+    assert_eq!(whole_ledger(store).await, ledger_before, "no ledger entry");
+
+    // The mark: raised when later, never lowered; new versions come after it.
+    let mark_of = |records: Vec<crate::CollectionRecord>, id: Uuid| {
+        records
+            .into_iter()
+            .find(|r| r.collection.id == id)
+            .unwrap()
+            .last_date_added
+    };
+    assert_eq!(
+        mark_of(store.dump_collections().await.unwrap(), b),
+        dumped[6].date_added
+    );
+    let mark = Micros(dumped[6].date_added.0 + 1_000);
+    store.restore_objects(b, vec![], Some(mark)).await.unwrap();
+    store
+        .restore_objects(b, vec![], Some(Micros(0)))
+        .await
+        .unwrap();
+    assert_eq!(mark_of(store.dump_collections().await.unwrap(), b), mark);
+    clock.set(START);
+    let out = store
+        .add_objects(b, &account(), vec![indicator(9, &modified(1))])
+        .await
+        .unwrap();
+    assert_eq!(out[0].date_added(), Micros(mark.0 + 1));
+
+    let nowhere = Uuid::from_u128(404);
+    assert!(matches!(
+        store.dump_objects(nowhere, None, 10).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.restore_objects(nowhere, vec![], None).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.dump_objects(a, None, 0).await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+/// Ledger entries restored as they are keep their `seq`, times and hashes; an entry
+/// that does not follow the head (wrong `seq`, broken link, edited, time going back,
+/// invalid fields) is refused with its batch; appends continue the restored chain.
+pub async fn restore_ledger_follows_the_chain(store: &dyn Store, _clock: &ManualClock) {
+    let c = Uuid::from_u128(0xc011);
+    let mut chain: Vec<LedgerEntry> = Vec::new();
+    let news = [
+        disclosed(c, "paris", 1),
+        NewLedgerEntry {
+            direction: Direction::Received,
+            rule: ledger::RULE_RECEIVED.into(),
+            channel: Some(Channel::Pull),
+            ..disclosed(c, "madrid", 2)
+        },
+        NewLedgerEntry {
+            direction: Direction::Deleted,
+            partner: None,
+            channel: None,
+            rule: ledger::RULE_LOCAL_DELETE.into(),
+            ..disclosed(c, "x", 3)
+        },
+        disclosed(c, "paris", 4),
+        disclosed(c, "paris", 5),
+        disclosed(c, "madrid", 6),
+    ];
+    for (n, new) in news.into_iter().enumerate() {
+        let entry = LedgerEntry::after(chain.last(), Micros(1_000 * n as i64), new);
+        chain.push(entry);
+    }
+    let invalid = |result: Result<(), StoreError>, seq: u64| match result {
+        Err(StoreError::Invalid(message)) => {
+            assert!(
+                message.contains(&format!("ledger entry {seq}")),
+                "{message}"
+            );
+        }
+        other => panic!("entry {seq} not refused: {other:?}"),
+    };
+    invalid(store.restore_ledger(chain[1..3].to_vec()).await, 2);
+    assert_eq!(store.ledger_head().await.unwrap(), None);
+    store.restore_ledger(chain[..3].to_vec()).await.unwrap();
+    assert_eq!(store.ledger_head().await.unwrap().as_ref(), Some(&chain[2]));
+    invalid(store.restore_ledger(chain[2..4].to_vec()).await, 3);
+
+    let rehash = |mut entry: LedgerEntry| {
+        entry.hash = ledger::entry_hash(&entry);
+        entry
+    };
+    let edited = LedgerEntry {
+        rule: "edited".into(),
+        ..chain[3].clone()
+    };
+    let unlinked = rehash(LedgerEntry {
+        prev_hash: ledger::sha256_hex(b"another chain"),
+        ..chain[3].clone()
+    });
+    let earlier = rehash(LedgerEntry {
+        time: Micros(chain[2].time.0 - 1),
+        ..chain[3].clone()
+    });
+    let without_partner = rehash(LedgerEntry {
+        partner: None,
+        ..chain[3].clone()
+    });
+    for bad in [edited, unlinked, earlier, without_partner] {
+        invalid(store.restore_ledger(vec![bad]).await, 4);
+    }
+    // A bad entry at the end of a batch refuses the whole batch.
+    let mut batch = chain[3..5].to_vec();
+    batch.push(LedgerEntry {
+        bytes_sha256: ledger::sha256_hex(b"other bytes"),
+        ..chain[5].clone()
+    });
+    invalid(store.restore_ledger(batch).await, 6);
+    assert_eq!(store.ledger_head().await.unwrap().as_ref(), Some(&chain[2]));
+
+    store.restore_ledger(chain[3..].to_vec()).await.unwrap();
+    store.restore_ledger(vec![]).await.unwrap();
+    assert_eq!(whole_ledger(store).await, chain);
+    let appended = store
+        .append_ledger(vec![disclosed(c, "paris", 7)], None)
+        .await
+        .unwrap();
+    assert_eq!(appended[0].seq, 7);
+    assert_eq!(appended[0].prev_hash, chain[5].hash);
+    assert_eq!(ledger::verify(&whole_ledger(store).await), Ok(7));
+}
+
+/// Accounts restored with their tokens keep creation times, password hash, partner
+/// and token hashes (tokens authenticate); a taken name or token hash is refused
+/// whole. Statuses list in id order, a page at a time. Sync states are restored as
+/// given, replacing what was there.
+pub async fn restore_accounts_statuses_and_sync_states(store: &dyn Store, clock: &ManualClock) {
+    // Statuses, created out of id order, listed in it.
+    for n in [4u128, 2, 5, 1, 3] {
+        store
+            .create_status(&Status {
+                id: Uuid::from_u128(n << 100),
+                account: "alice".into(),
+                request_timestamp: Micros(n as i64),
+                total_count: 1,
+                successes: vec![],
+                failures: vec![StatusDetail {
+                    id: object_id(n),
+                    version: modified(1),
+                    message: Some("bad".into()),
+                }],
+                pendings: vec![],
+            })
+            .await
+            .unwrap();
+    }
+    let mut ids = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.statuses(after, 2).await.unwrap();
+        assert!(page.len() <= 2);
+        for status in &page {
+            assert_eq!(&store.get_status(status.id).await.unwrap(), status);
+        }
+        match page.last() {
+            Some(last) => after = Some(last.id),
+            None => break,
+        }
+        ids.extend(page.iter().map(|s| s.id));
+    }
+    assert_eq!(
+        ids,
+        (1..=5)
+            .map(|n| Uuid::from_u128(n << 100))
+            .collect::<Vec<_>>()
+    );
+    assert!(matches!(
+        store.statuses(None, 0).await,
+        Err(StoreError::Invalid(_))
+    ));
+
+    // Accounts.
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".to_owned();
+    let alice = crate::AccountRecord {
+        name: "alice".into(),
+        admin: true,
+        password_hash: Some(hash.clone()),
+        created: Micros(77),
+        partner: Some("paris".into()),
+        tokens: vec![
+            crate::TokenRecord {
+                name: "a".into(),
+                hash: TokenHash([1; 32]),
+                created: Micros(78),
+            },
+            crate::TokenRecord {
+                name: "b".into(),
+                hash: TokenHash([2; 32]),
+                created: Micros(79),
+            },
+        ],
+    };
+    store.restore_account(alice.clone()).await.unwrap();
+    assert_eq!(store.dump_accounts().await.unwrap(), vec![alice.clone()]);
+    assert_eq!(
+        store.get_account("alice").await.unwrap(),
+        crate::Account {
+            name: "alice".into(),
+            admin: true,
+            has_password: true,
+            created: Micros(77),
+            partner: Some("paris".into()),
+        }
+    );
+    assert_eq!(store.password_hash("alice").await.unwrap(), Some(hash));
+    let created: Vec<Micros> = store
+        .list_tokens("alice")
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.created)
+        .collect();
+    assert_eq!(created, [Micros(78), Micros(79)]);
+    assert_eq!(
+        store
+            .account_by_token(&TokenHash([2; 32]))
+            .await
+            .unwrap()
+            .name,
+        "alice"
+    );
+    assert!(matches!(
+        store.restore_account(alice.clone()).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let bob = crate::AccountRecord {
+        name: "bob".into(),
+        admin: false,
+        password_hash: None,
+        created: Micros(80),
+        partner: None,
+        tokens: vec![crate::TokenRecord {
+            name: "stolen".into(),
+            hash: TokenHash([1; 32]),
+            created: Micros(81),
+        }],
+    };
+    assert!(matches!(
+        store.restore_account(bob).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.get_account("bob").await,
+        Err(StoreError::NotFound { .. })
+    ));
+    // An account made the ordinary way dumps with the clock's time and nothing else.
+    store
+        .create_account(NewAccount {
+            name: "carol".into(),
+            admin: false,
+        })
+        .await
+        .unwrap();
+    let dumped = store.dump_accounts().await.unwrap();
+    assert_eq!(dumped.len(), 2);
+    assert_eq!(
+        dumped[1],
+        crate::AccountRecord {
+            name: "carol".into(),
+            admin: false,
+            password_hash: None,
+            created: clock.now(),
+            partner: None,
+            tokens: vec![],
+        }
+    );
+
+    // Sync states.
+    let state = SyncState {
+        partner: "paris".into(),
+        collection: "c1".into(),
+        direction: Channel::Pull,
+        cursor: Some("after-5".into()),
+        last_success: Some(Micros(5)),
+        last_attempt: Some(Micros(6)),
+        last_error: Some("connection refused".into()),
+        objects: 42,
+    };
+    store.restore_sync_state(state.clone()).await.unwrap();
+    assert_eq!(store.sync_states().await.unwrap(), vec![state.clone()]);
+    assert_eq!(
+        store
+            .sync_cursor("paris", "c1", Channel::Pull)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("after-5")
+    );
+    let replaced = SyncState {
+        cursor: None,
+        last_success: None,
+        last_error: None,
+        objects: 0,
+        ..state
+    };
+    store.restore_sync_state(replaced.clone()).await.unwrap();
+    assert_eq!(store.sync_states().await.unwrap(), vec![replaced]);
 }

@@ -14,7 +14,7 @@ fn open(dir: &std::path::Path, clock: &ManualClock) -> Arc<dyn Store> {
 }
 
 macro_rules! suite {
-    ($($name:ident),* $(,)?) => {
+    ($($name:ident),* $(,)?; two stores: $($pair:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
@@ -25,9 +25,20 @@ macro_rules! suite {
             }
         )*
 
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $pair() {
+                let (from_dir, to_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+                let clock = testsuite::clock();
+                let from = open(from_dir.path(), &clock);
+                let to = open(to_dir.path(), &clock);
+                testsuite::$pair(from.as_ref(), to.as_ref(), &clock).await;
+            }
+        )*
+
         #[test]
         fn every_behaviour_runs() {
-            let here = [$(stringify!($name)),*];
+            let here = [$(stringify!($name),)* $(stringify!($pair)),*];
             assert_eq!(here.as_slice(), ALL);
         }
     };
@@ -66,6 +77,12 @@ suite!(
     provenance_round_trip,
     account_partner_link,
     integrity_check,
+    restore_objects_exactly,
+    restore_ledger_follows_the_chain,
+    restore_accounts_statuses_and_sync_states;
+    two stores:
+    copy_whole_node,
+    copy_refuses_a_non_empty_target,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

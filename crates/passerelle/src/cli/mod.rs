@@ -10,6 +10,7 @@ mod export;
 mod identity;
 mod import;
 mod init;
+mod migrate;
 pub mod output;
 mod serve;
 pub mod sync;
@@ -34,6 +35,7 @@ Examples:
   passerelle validate feed.json                             check a STIX 2.1 bundle, one line per problem
   passerelle config default                                 print a commented config file with every setting
   passerelle sync --status                                  where pulls and pushes with each partner stand
+  passerelle migrate --from passerelle-data --to new-node   copy a node to another store (SQLite, PostgreSQL)
   passerelle serve --help                                   options and examples of a command";
 
 /// Passerelle: a STIX 2.1 / TAXII 2.1 node that partner security services run
@@ -61,6 +63,7 @@ enum Command {
     Agreement(agreement::Args),
     Audit(audit::Args),
     Sync(sync::Args),
+    Migrate(migrate::Args),
 }
 
 /// Runs the chosen command and returns the process exit code.
@@ -80,5 +83,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Agreement(args) => agreement::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Sync(args) => sync::run(args),
+        Command::Migrate(args) => migrate::run(args),
     }
 }

@@ -116,32 +116,56 @@ pub fn append_in(
         entry.check()?;
     }
     let mut prev = head(tx)?;
-    let mut insert = tx.prepare_cached(&format!(
-        "INSERT INTO ledger ({COLUMNS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-    ))?;
+    let mut insert = tx.prepare_cached(INSERT)?;
     let mut appended = Vec::with_capacity(entries.len());
     for entry in entries {
         let entry = LedgerEntry::after(prev.as_ref(), now, entry);
-        insert.execute(params![
-            i64::try_from(entry.seq)
-                .map_err(|_| StoreError::backend("the ledger is full (seq overflows)"))?,
-            entry.time.0,
-            entry.direction.as_str(),
-            entry.partner,
-            entry.channel.map(|c| c.as_str()),
-            entry.collection.to_string(),
-            entry.object_id,
-            entry.version,
-            entry.bytes_sha256,
-            entry.rule,
-            entry.prev_hash,
-            entry.hash,
-        ])?;
+        insert_entry(&mut insert, &entry)?;
         prev = Some(entry.clone());
         appended.push(entry);
     }
     Ok(appended)
+}
+
+const INSERT: &str = "INSERT INTO ledger (seq, time, direction, partner, channel, collection, \
+     object_id, version, bytes_sha256, rule, prev_hash, hash) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+
+fn insert_entry(insert: &mut rusqlite::CachedStatement<'_>, entry: &LedgerEntry) -> Result<()> {
+    insert.execute(params![
+        i64::try_from(entry.seq)
+            .map_err(|_| StoreError::backend("the ledger is full (seq overflows)"))?,
+        entry.time.0,
+        entry.direction.as_str(),
+        entry.partner,
+        entry.channel.map(|c| c.as_str()),
+        entry.collection.to_string(),
+        entry.object_id,
+        entry.version,
+        entry.bytes_sha256,
+        entry.rule,
+        entry.prev_hash,
+        entry.hash,
+    ])?;
+    Ok(())
+}
+
+/// Appends entries copied from another store exactly as they are, in one IMMEDIATE
+/// transaction; each must follow the last ([`LedgerEntry::check_follows`]), else
+/// nothing is appended.
+pub fn restore(conn: &mut Connection, entries: Vec<LedgerEntry>) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    {
+        let mut prev = head(&tx)?;
+        let mut insert = tx.prepare_cached(INSERT)?;
+        for entry in entries {
+            entry.check_follows(prev.as_ref())?;
+            insert_entry(&mut insert, &entry)?;
+            prev = Some(entry);
+        }
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 /// Appends `entries` and saves `cursor` in one IMMEDIATE transaction.

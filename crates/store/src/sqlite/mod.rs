@@ -4,6 +4,7 @@
 
 mod accounts;
 mod collections;
+mod dump;
 mod ledger;
 mod migrate;
 mod objects;

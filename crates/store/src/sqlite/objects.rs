@@ -2,10 +2,14 @@
 //! paged queries that return stored bytes untouched, and deletes.
 
 use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
+use rusqlite::{
+    CachedStatement, Connection, OptionalExtension, TransactionBehavior, params, params_from_iter,
+};
+use stix::markings::Tlp;
 use uuid::Uuid;
 
 use super::{collections, ledger, sync};
+use crate::dump::tlp_text;
 use crate::error::{Result, StoreError};
 use crate::ledger::{Direction, NewLedgerEntry, RULE_LOCAL_DELETE, RULE_RECEIVED, sha256_hex};
 use crate::object::{AddOutcome, ManifestRecord, NewObject, ObjectRecord, Provenance, Version};
@@ -14,10 +18,10 @@ use crate::query::{Cursor, DeleteFilter, ObjectQuery, Page, VersionMatch};
 use crate::time::{Clock, Micros};
 
 /// A stored version of the object being added, as the insert logic needs it.
-struct Existing {
-    version: String,
-    date_added: i64,
-    spec_version: String,
+pub(super) struct Existing {
+    pub version: String,
+    pub date_added: i64,
+    pub spec_version: String,
 }
 
 // Statements on one object. They reach it through `objects_by_id_hash`, an index on a
@@ -77,6 +81,122 @@ pub fn id_hash(id: &str) -> i64 {
     hash as i64
 }
 
+/// One version's columns as inserted: what intake derived from an object, or what a
+/// dump carried ([`super::dump`]).
+pub(super) struct Row<'a> {
+    pub id: &'a str,
+    pub object_type: &'a str,
+    pub spec_version: &'a str,
+    pub version: &'a Version,
+    pub created: Option<&'a Version>,
+    pub modified: Option<&'a Version>,
+    pub revoked: bool,
+    pub tlp: Option<Tlp>,
+    pub created_by_ref: Option<&'a str>,
+    pub media_type: &'a str,
+    pub date_added: i64,
+    pub provenance: &'a Provenance,
+    pub detail: Option<&'a str>,
+    pub bytes: &'a [u8],
+}
+
+/// The one insert path of object versions, used by [`add`] and by restoring a dump: the
+/// caller reads an id's stored versions with [`Inserter::existing`] inside its
+/// write-locked transaction, decides the version is new, and [`Inserter::insert`]
+/// stores it with the first/latest/latest-spec flags of the id's versions kept right.
+pub(super) struct Inserter<'c> {
+    versions_of: CachedStatement<'c>,
+    clear_latest: CachedStatement<'c>,
+    clear_first: CachedStatement<'c>,
+    clear_latest_spec: CachedStatement<'c>,
+    insert: CachedStatement<'c>,
+}
+
+impl<'c> Inserter<'c> {
+    pub(super) fn new(tx: &'c Connection) -> Result<Inserter<'c>> {
+        Ok(Inserter {
+            versions_of: tx.prepare_cached(VERSIONS_OF)?,
+            clear_latest: tx.prepare_cached(CLEAR_LATEST)?,
+            clear_first: tx.prepare_cached(CLEAR_FIRST)?,
+            clear_latest_spec: tx.prepare_cached(CLEAR_LATEST_SPEC)?,
+            insert: tx.prepare_cached(
+                "INSERT INTO objects (collection, id, id_hash, type, spec_version, version, \
+                   version_text, date_added, created, modified, revoked, tlp, created_by_ref, \
+                   media_type, is_first, is_latest, is_latest_spec, provenance_kind, \
+                   provenance_name, provenance_detail, bytes) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+                   ?17, ?18, ?19, ?20, ?21)",
+            )?,
+        })
+    }
+
+    /// The stored versions of object `id` (whose [`id_hash`] is `hash`) in the
+    /// collection with row number `seq`.
+    pub(super) fn existing(&mut self, seq: i64, hash: i64, id: &str) -> Result<Vec<Existing>> {
+        Ok(self
+            .versions_of
+            .query_map(params![seq, hash, id], |row| {
+                Ok(Existing {
+                    version: row.get(0)?,
+                    date_added: row.get(1)?,
+                    spec_version: row.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Inserts a version that `existing` (the id's stored versions) does not hold.
+    pub(super) fn insert(
+        &mut self,
+        seq: i64,
+        hash: i64,
+        existing: &[Existing],
+        row: &Row<'_>,
+    ) -> Result<()> {
+        let version = row.version.normalised();
+        let newest = existing.iter().map(|e| e.version.as_str()).max();
+        let oldest = existing.iter().map(|e| e.version.as_str()).min();
+        let newest_spec = existing.iter().map(|e| e.spec_version.as_str()).max();
+        let is_latest = newest.is_none_or(|v| version > v);
+        let is_first = oldest.is_none_or(|v| version < v);
+        // Spec versions compare as text, which orders 2.0 < 2.1 (all STIX has).
+        let is_latest_spec = newest_spec.is_none_or(|s| row.spec_version >= s);
+        if is_latest && newest.is_some() {
+            self.clear_latest.execute(params![seq, hash, row.id])?;
+        }
+        if is_first && oldest.is_some() {
+            self.clear_first.execute(params![seq, hash, row.id])?;
+        }
+        if newest_spec.is_some_and(|s| row.spec_version > s) {
+            self.clear_latest_spec.execute(params![seq, hash, row.id])?;
+        }
+        self.insert.execute(params![
+            seq,
+            row.id,
+            hash,
+            row.object_type,
+            row.spec_version,
+            version,
+            row.version.as_str(),
+            row.date_added,
+            row.created.map(Version::normalised),
+            row.modified.map(Version::normalised),
+            row.revoked,
+            row.tlp.map(tlp_text),
+            row.created_by_ref,
+            row.media_type,
+            is_first,
+            is_latest,
+            is_latest_spec,
+            row.provenance.kind(),
+            row.provenance.name(),
+            row.detail,
+            row.bytes,
+        ])?;
+        Ok(())
+    }
+}
+
 /// Stores a batch in one IMMEDIATE transaction (taking the write lock up front, so two
 /// processes never deadlock upgrading a read lock). In the same transaction: a
 /// `received` ledger entry per version added from a partner, and `cursor` if given.
@@ -101,30 +221,11 @@ pub fn add(
     let now = clock.now().0;
     let mut outcomes = Vec::with_capacity(objects.len());
     {
-        let mut versions_of = tx.prepare_cached(VERSIONS_OF)?;
+        let mut inserter = Inserter::new(&tx)?;
         let mut latest_of = tx.prepare_cached(LATEST_OF)?;
-        let mut clear_latest = tx.prepare_cached(CLEAR_LATEST)?;
-        let mut clear_first = tx.prepare_cached(CLEAR_FIRST)?;
-        let mut clear_latest_spec = tx.prepare_cached(CLEAR_LATEST_SPEC)?;
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO objects (collection, id, id_hash, type, spec_version, version, version_text, \
-               date_added, created, modified, revoked, tlp, created_by_ref, media_type, \
-               is_first, is_latest, is_latest_spec, provenance_kind, provenance_name, \
-               provenance_detail, bytes) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-               ?18, ?19, ?20, ?21)",
-        )?;
         for object in objects {
             let hash = id_hash(&object.id);
-            let existing = versions_of
-                .query_map(params![seq, hash, object.id], |row| {
-                    Ok(Existing {
-                        version: row.get(0)?,
-                        date_added: row.get(1)?,
-                        spec_version: row.get(2)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let existing = inserter.existing(seq, hash, &object.id)?;
             match &object.version {
                 Some(version) => {
                     if let Some(found) = existing.iter().find(|e| e.version == version.normalised())
@@ -167,45 +268,27 @@ pub fn add(
                 .version
                 .clone()
                 .unwrap_or_else(|| Version::from_date_added(Micros(date_added)));
-            let newest = existing.iter().map(|e| e.version.as_str()).max();
-            let oldest = existing.iter().map(|e| e.version.as_str()).min();
-            let newest_spec = existing.iter().map(|e| e.spec_version.as_str()).max();
-            let is_latest = newest.is_none_or(|v| version.normalised() > v);
-            let is_first = oldest.is_none_or(|v| version.normalised() < v);
-            // Spec versions compare as text, which orders 2.0 < 2.1 (all STIX has).
-            let is_latest_spec = newest_spec.is_none_or(|s| object.spec_version.as_str() >= s);
-            if is_latest && newest.is_some() {
-                clear_latest.execute(params![seq, hash, object.id])?;
-            }
-            if is_first && oldest.is_some() {
-                clear_first.execute(params![seq, hash, object.id])?;
-            }
-            if newest_spec.is_some_and(|s| object.spec_version.as_str() > s) {
-                clear_latest_spec.execute(params![seq, hash, object.id])?;
-            }
-            insert.execute(params![
+            inserter.insert(
                 seq,
-                object.id,
                 hash,
-                object.object_type,
-                object.spec_version,
-                version.normalised(),
-                version.as_str(),
-                date_added,
-                object.created.as_ref().map(Version::normalised),
-                object.modified.as_ref().map(Version::normalised),
-                object.revoked,
-                object.tlp.map(|t| t.tlp_2_0_value()),
-                object.created_by_ref,
-                object.media_type,
-                is_first,
-                is_latest,
-                is_latest_spec,
-                provenance.kind(),
-                provenance.name(),
-                detail,
-                object.bytes,
-            ])?;
+                &existing,
+                &Row {
+                    id: &object.id,
+                    object_type: &object.object_type,
+                    spec_version: &object.spec_version,
+                    version: &version,
+                    created: object.created.as_ref(),
+                    modified: object.modified.as_ref(),
+                    revoked: object.revoked,
+                    tlp: object.tlp,
+                    created_by_ref: object.created_by_ref.as_deref(),
+                    media_type: &object.media_type,
+                    date_added,
+                    provenance,
+                    detail: detail.as_deref(),
+                    bytes: &object.bytes,
+                },
+            )?;
             if let Provenance::Partner {
                 partner, channel, ..
             } = provenance

@@ -3,15 +3,17 @@
 
 use uuid::Uuid;
 
-use super::{SqliteStore, accounts, collections, ledger, objects, statuses, sync};
+use super::{SqliteStore, accounts, collections, dump, ledger, objects, statuses, sync};
 use crate::account::{Account, Grant, NewAccount, NewToken, Rights, TokenHash, TokenInfo};
 use crate::collection::{Collection, CollectionCount, NewCollection};
+use crate::dump::{AccountRecord, CollectionRecord, StoredVersion};
 use crate::health::IntegrityReport;
 use crate::ledger::{LedgerEntry, LedgerQuery, NewLedgerEntry};
 use crate::object::{AddOutcome, ManifestRecord, NewObject, ObjectRecord, Provenance, Version};
 use crate::partner::{Channel, SyncCursor, SyncState};
 use crate::query::{DeleteFilter, ObjectQuery, Page};
 use crate::status::Status;
+use crate::time::Micros;
 use crate::{Store, StoreFuture};
 
 impl Store for SqliteStore {
@@ -287,5 +289,53 @@ impl Store for SqliteStore {
 
     fn grants_on_collection(&self, collection: Uuid) -> StoreFuture<'_, Vec<Grant>> {
         Box::pin(self.read(move |conn| accounts::grants_on_collection(conn, collection)))
+    }
+
+    fn dump_collections(&self) -> StoreFuture<'_, Vec<CollectionRecord>> {
+        Box::pin(self.read(dump::collections))
+    }
+
+    fn restore_collection(&self, collection: Collection) -> StoreFuture<'_, ()> {
+        Box::pin(self.write(move |conn, _| dump::restore_collection(conn, &collection)))
+    }
+
+    fn dump_objects(
+        &self,
+        collection: Uuid,
+        after: Option<Micros>,
+        limit: usize,
+    ) -> StoreFuture<'_, Vec<StoredVersion>> {
+        Box::pin(self.read(move |conn| dump::objects(conn, collection, after, limit)))
+    }
+
+    fn restore_objects(
+        &self,
+        collection: Uuid,
+        versions: Vec<StoredVersion>,
+        last_date_added: Option<Micros>,
+    ) -> StoreFuture<'_, ()> {
+        Box::pin(self.write(move |conn, _| {
+            dump::restore_objects(conn, collection, versions, last_date_added)
+        }))
+    }
+
+    fn statuses(&self, after: Option<Uuid>, limit: usize) -> StoreFuture<'_, Vec<Status>> {
+        Box::pin(self.read(move |conn| statuses::list(conn, after, limit)))
+    }
+
+    fn dump_accounts(&self) -> StoreFuture<'_, Vec<AccountRecord>> {
+        Box::pin(self.read(dump::accounts))
+    }
+
+    fn restore_account(&self, account: AccountRecord) -> StoreFuture<'_, ()> {
+        Box::pin(self.write(move |conn, _| dump::restore_account(conn, &account)))
+    }
+
+    fn restore_sync_state(&self, state: SyncState) -> StoreFuture<'_, ()> {
+        Box::pin(self.write(move |conn, _| dump::restore_sync_state(conn, &state)))
+    }
+
+    fn restore_ledger(&self, entries: Vec<LedgerEntry>) -> StoreFuture<'_, ()> {
+        Box::pin(self.write(move |conn, _| ledger::restore(conn, entries)))
     }
 }
