@@ -4,6 +4,7 @@
 
 mod accounts;
 mod collections;
+mod leases;
 mod ledger;
 mod migrate;
 mod objects;
@@ -115,6 +116,11 @@ impl SqliteStore {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// The store's clock, for reads that judge time (which leases are in force).
+    fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.inner.clock)
     }
 
     /// Runs `f` with the writer connection on the blocking pool.
