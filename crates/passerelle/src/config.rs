@@ -174,6 +174,9 @@ pub struct SyncConfig {
     pub page_size: u64,
     /// Seconds one request to a partner may take, connecting included.
     pub request_timeout_seconds: u64,
+    /// Seconds a partner's sync lease lasts unless renewed: how soon another
+    /// process sharing the database takes over from one that died while syncing.
+    pub lease_seconds: u64,
 }
 
 impl Default for SyncConfig {
@@ -184,6 +187,7 @@ impl Default for SyncConfig {
             max_backoff_seconds: 300,
             page_size: 1000,
             request_timeout_seconds: 60,
+            lease_seconds: 15,
         }
     }
 }
@@ -200,6 +204,7 @@ impl SyncConfig {
             request_timeout: Duration::from_secs(self.request_timeout_seconds),
             status_timeout: Duration::from_secs(self.request_timeout_seconds)
                 .max(defaults.status_timeout),
+            lease_ttl: Duration::from_secs(self.lease_seconds),
             ..defaults
         }
     }
@@ -424,6 +429,14 @@ impl Config {
                     "must be at least interval_seconds ({})",
                     sync.interval_seconds
                 ),
+            ));
+        }
+        if sync.lease_seconds < 3 {
+            // Renewed every third of it: shorter, a busy moment loses it.
+            return Err(ConfigError::field(
+                "sync",
+                "lease_seconds",
+                "must be at least 3",
             ));
         }
         if !(1..=10_000).contains(&sync.page_size) {
@@ -968,7 +981,8 @@ max_tlp = "amber"
     #[test]
     fn sync_settings() {
         let config = load_text(
-            "[sync]\ninterval_seconds = 5\nmax_backoff_seconds = 40\npage_size = 2000\n",
+            "[sync]\ninterval_seconds = 5\nmax_backoff_seconds = 40\npage_size = 2000\n\
+             lease_seconds = 30\n",
             &[("PASSERELLE__SYNC__ENABLED", "false")],
         )
         .unwrap();
@@ -978,6 +992,8 @@ max_tlp = "amber"
         assert_eq!(settings.max_backoff.as_secs(), 40);
         assert_eq!(settings.page_size, 2000);
         assert_eq!(settings.request_timeout.as_secs(), 60);
+        assert_eq!(settings.lease_ttl.as_secs(), 30);
+        assert_eq!(SyncConfig::default().settings().lease_ttl.as_secs(), 15);
         let cases = [
             (
                 "[sync]\ninterval_seconds = 0\n",
@@ -988,6 +1004,10 @@ max_tlp = "amber"
                 "[sync] max_backoff_seconds: must be at least interval_seconds (60)",
             ),
             ("[sync]\npage_size = 0\n", "[sync] page_size"),
+            (
+                "[sync]\nlease_seconds = 2\n",
+                "[sync] lease_seconds: must be at least 3",
+            ),
             ("[sync]\npage_size = 20000\n", "[sync] page_size"),
             (
                 "[sync]\nrequest_timeout_seconds = 0\n",

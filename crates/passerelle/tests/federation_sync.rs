@@ -1334,8 +1334,10 @@ fn a_node_killed_while_pulling_100000_objects_resumes_with_exactly_the_same_obje
     partner.pull = vec![(&shared, "from-rabat")];
     // Signed by Rabat when its egress signs; accepted unsigned otherwise.
     partner.inbound = "accept_unsigned = true";
+    // The killed node's sync lease outlives it: the restarted one takes over once
+    // it expires, so a short one keeps the test short.
     paris.configure(&format!(
-        "\n[sync]\ninterval_seconds = 1\npage_size = 5000\n{}",
+        "\n[sync]\ninterval_seconds = 1\npage_size = 5000\nlease_seconds = 3\n{}",
         partner.toml()
     ));
     let env = [("PASSERELLE_TOKEN_RABAT", token.as_str())];
@@ -1591,12 +1593,23 @@ fn the_node_and_the_cli_never_sync_with_one_partner_at_once() {
             .unwrap()
     };
 
-    // The command is stuck in a request: the node's worker skips its cycles.
+    // The command is stuck in a request: it holds the partner's sync lease, which
+    // `--status` shows, and the node's worker skips its cycles.
     let cli = background_sync();
     wait_for(
         Duration::from_secs(10),
         "the command to call the partner",
         || (fake.requests().len() == 1).then_some(()),
+    );
+    let status = paris.status();
+    let lease = &status[&("lyon".to_owned(), "pull".to_owned())]["sync_lease"];
+    let holder = lease["holder"].as_str().unwrap().to_owned();
+    assert!(holder.contains(&format!(":{}:", cli.id())), "{lease}");
+    assert!(lease["expires"].is_string(), "{lease}");
+    let text = paris.cli(&["sync", "--status"]);
+    assert!(
+        text.contains(&format!("lyon: being synced by {holder} (lease until ")),
+        "{text}"
     );
     let server = paris.serve(&env);
     let output = cli.wait_with_output().unwrap();
@@ -1639,5 +1652,13 @@ fn the_node_and_the_cli_never_sync_with_one_partner_at_once() {
     );
     let (exit, logs) = server.terminate();
     assert!(exit.success());
-    assert!(plain(&logs).contains("sync cycle skipped"), "{logs}");
+    let logs = plain(&logs);
+    assert!(logs.contains("sync cycle skipped"), "{logs}");
+    assert!(logs.contains(&holder), "the skip names the holder: {logs}");
+    // A node that stops frees its lease, whether or not it was in a cycle.
+    let status = paris.status();
+    assert!(
+        status[&("lyon".to_owned(), "pull".to_owned())]["sync_lease"].is_null(),
+        "{status:?}"
+    );
 }

@@ -24,10 +24,13 @@
 //!   or deletes the objects; a sync cursor given with objects or entries is saved in it too.
 //! - A whole-node copy ([`copy`]) keeps everything a store assigns itself: the restore
 //!   methods write `date_added`, creation times, token hashes and ledger entries as given.
+//! - A lease ([`lease`]) has at most one holder at a time, decided in one write
+//!   transaction by the backend's own clock ([`Store::try_lease`]).
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use uuid::Uuid;
 
@@ -37,6 +40,7 @@ pub mod copy;
 pub mod dump;
 pub mod error;
 pub mod health;
+pub mod lease;
 pub mod ledger;
 pub mod object;
 pub mod partner;
@@ -53,6 +57,7 @@ pub use copy::{CopyError, CopyProgress, CopyReport, CopyStep, copy_node};
 pub use dump::{AccountRecord, CollectionRecord, StoredVersion, TokenRecord};
 pub use error::{Result, StoreError};
 pub use health::IntegrityReport;
+pub use lease::Lease;
 pub use ledger::{
     BreakReason, Direction, LedgerBreak, LedgerEntry, LedgerQuery, LedgerVerifier, NewLedgerEntry,
 };
@@ -222,6 +227,41 @@ pub trait Store: Send + Sync {
 
     /// Every exchange's state, by partner, collection and channel.
     fn sync_states(&self) -> StoreFuture<'_, Vec<SyncState>>;
+
+    // ---- leases ----
+
+    /// Takes the lease `name` for `holder` until now + `ttl`, and says whether
+    /// `holder` holds it now.
+    ///
+    /// It is taken when nobody holds it, when its holder's time is up (`expires` ≤
+    /// now), or when `holder` already holds it (then this renews it: `expires`
+    /// becomes now + `ttl`). Held by another holder and not expired: nothing changes,
+    /// `false`.
+    ///
+    /// - **Atomic**: the check and the write are one write transaction, so of any
+    ///   number of callers racing for a free lease, from any number of processes
+    ///   sharing the store, exactly one gets `true`.
+    /// - **The backend's clock decides**: "now" is the store's clock (SQLite: its
+    ///   [`Clock`]; a database server: its own `now()`), never the caller's, so
+    ///   processes on hosts whose clocks disagree still agree on who holds a lease.
+    /// - A lease only says who may act; it fences nothing. A holder renews well
+    ///   before `ttl` runs out and stops acting once a renewal says `false` (another
+    ///   process may have taken over).
+    ///
+    /// [`StoreError::Invalid`] for an empty `name` or `holder` or a zero `ttl`.
+    fn try_lease<'a>(
+        &'a self,
+        name: &'a str,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool>;
+
+    /// Frees the lease `name` if `holder` holds it (expired or not); otherwise,
+    /// whoever holds it, changes nothing. Not an error when nobody holds it.
+    fn release_lease<'a>(&'a self, name: &'a str, holder: &'a str) -> StoreFuture<'a, ()>;
+
+    /// The leases in force (not expired by the backend's clock), by name.
+    fn leases(&self) -> StoreFuture<'_, Vec<Lease>>;
 
     // ---- statuses ----
 

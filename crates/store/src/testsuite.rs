@@ -11,15 +11,16 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use uuid::Uuid;
 
 use crate::ledger;
 use crate::{
-    AddOutcome, Channel, Collection, Cursor, DeleteFilter, Direction, LedgerEntry, LedgerQuery,
-    Micros, NewAccount, NewCollection, NewLedgerEntry, NewObject, NewToken, ObjectQuery,
-    Provenance, Rights, SignatureCheck, Status, StatusDetail, Store, StoreError, SyncCursor,
-    SyncState, TokenHash, Version, VersionMatch,
+    AddOutcome, Channel, Collection, Cursor, DeleteFilter, Direction, Lease, LedgerEntry,
+    LedgerQuery, Micros, NewAccount, NewCollection, NewLedgerEntry, NewObject, NewToken,
+    ObjectQuery, Provenance, Rights, SignatureCheck, Status, StatusDetail, Store, StoreError,
+    SyncCursor, SyncState, TokenHash, Version, VersionMatch,
 };
 use crate::{Clock, ManualClock};
 
@@ -54,6 +55,8 @@ pub const ALL: &[&str] = &[
     "cursor_saved_with_ledger_append",
     "cursor_saved_with_objects",
     "sync_attempts_and_states",
+    "leases_exclusive_and_expiring",
+    "leases_concurrent",
     "provenance_round_trip",
     "account_partner_link",
     "integrity_check",
@@ -2062,6 +2065,128 @@ pub async fn sync_attempts_and_states(store: &dyn Store, clock: &ManualClock) {
     let state = paris_pull(&store.sync_states().await.unwrap());
     assert_eq!(state.cursor.as_deref(), Some("after-8"));
     assert_eq!(state.objects, 8);
+}
+
+/// A lease has one holder at a time: another holder gets it only once it is released
+/// or expired by the store's clock; the holder renews it; a release by anyone else
+/// changes nothing.
+pub async fn leases_exclusive_and_expiring(store: &dyn Store, clock: &ManualClock) {
+    const NAME: &str = "sync:paris";
+    let ttl = Duration::from_secs(15);
+    let ttl_micros = 15_000_000;
+    let take = |holder: &'static str| store.try_lease(NAME, holder, ttl);
+    assert!(store.leases().await.unwrap().is_empty());
+    assert!(take("a").await.unwrap(), "a free lease is taken");
+    let t0 = clock.now();
+    assert!(!take("b").await.unwrap(), "held by a");
+    assert_eq!(
+        store.leases().await.unwrap(),
+        [Lease {
+            name: NAME.into(),
+            holder: "a".into(),
+            expires: Micros(t0.0 + ttl_micros),
+        }]
+    );
+    // Other leases are independent.
+    assert!(store.try_lease("sync:madrid", "b", ttl).await.unwrap());
+    // Renewed by its holder: it lasts from the renewal.
+    clock.advance(10_000_000);
+    assert!(take("a").await.unwrap(), "the holder renews");
+    clock.advance(10_000_000);
+    assert!(!take("b").await.unwrap(), "still a's: renewed 10 s ago");
+    assert_eq!(
+        store.leases().await.unwrap(),
+        [Lease {
+            name: NAME.into(),
+            holder: "a".into(),
+            expires: Micros(t0.0 + 10_000_000 + ttl_micros),
+        }],
+        "madrid's, never renewed, expired at t0 + 15 s"
+    );
+    // Released by someone else: nothing changes.
+    store.release_lease(NAME, "b").await.unwrap();
+    assert!(!take("b").await.unwrap());
+    // Expired (exactly at `expires`): anyone may take it, and then it is theirs.
+    clock.set(Micros(t0.0 + 10_000_000 + ttl_micros));
+    let in_force: Vec<String> = store
+        .leases()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    assert!(in_force.is_empty(), "expired: {in_force:?}");
+    assert!(take("b").await.unwrap(), "an expired lease is taken");
+    assert!(!take("a").await.unwrap(), "the old holder lost it");
+    store.release_lease(NAME, "a").await.unwrap();
+    assert_eq!(store.leases().await.unwrap()[0].holder, "b");
+    // Released by its holder: free at once.
+    store.release_lease(NAME, "b").await.unwrap();
+    assert!(store.leases().await.unwrap().is_empty());
+    store.release_lease(NAME, "b").await.unwrap();
+    assert!(take("a").await.unwrap(), "a released lease is taken");
+    // A short lease, by the store's clock.
+    assert!(
+        store
+            .try_lease("short", "c", Duration::from_micros(5))
+            .await
+            .unwrap()
+    );
+    clock.advance(4);
+    assert!(!store.try_lease("short", "d", ttl).await.unwrap());
+    clock.advance(1);
+    assert!(store.try_lease("short", "d", ttl).await.unwrap());
+    // Nonsense is refused, not stored.
+    for (name, holder, ttl) in [("", "a", ttl), ("x", "", ttl), ("x", "a", Duration::ZERO)] {
+        assert!(
+            matches!(
+                store.try_lease(name, holder, ttl).await,
+                Err(StoreError::Invalid(_))
+            ),
+            "{name:?} {holder:?} {ttl:?}"
+        );
+    }
+    assert!(store.leases().await.unwrap().iter().all(|l| l.name != "x"));
+}
+
+/// Many holders racing for one free lease: exactly one gets it, and it is the holder
+/// the store then shows; racing again while it is held, none does.
+pub async fn leases_concurrent(store: &dyn Store, clock: &ManualClock) {
+    let ttl = Duration::from_secs(15);
+    let holders: Vec<String> = (0..32).map(|n| format!("process-{n}")).collect();
+    let race = || {
+        join_all(holders.iter().map(|holder| async move {
+            (
+                holder,
+                store.try_lease("sync:paris", holder, ttl).await.unwrap(),
+            )
+        }))
+    };
+    let winners: Vec<&String> = race()
+        .await
+        .into_iter()
+        .filter_map(|(holder, won)| won.then_some(holder))
+        .collect();
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    let held = store.leases().await.unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(&held[0].holder, winners[0]);
+    // Everyone again (the holder renewing among them): only the holder.
+    let again: Vec<&String> = race()
+        .await
+        .into_iter()
+        .filter_map(|(holder, won)| won.then_some(holder))
+        .collect();
+    assert_eq!(again, winners);
+    // Expired: one new winner, whoever it is.
+    clock.advance(15_000_000);
+    let after: Vec<&String> = race()
+        .await
+        .into_iter()
+        .filter_map(|(holder, won)| won.then_some(holder))
+        .collect();
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(&store.leases().await.unwrap()[0].holder, after[0]);
 }
 
 /// Every provenance, partners with every channel and signature check, comes back exactly,

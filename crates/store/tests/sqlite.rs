@@ -74,6 +74,8 @@ suite!(
     cursor_saved_with_ledger_append,
     cursor_saved_with_objects,
     sync_attempts_and_states,
+    leases_exclusive_and_expiring,
+    leases_concurrent,
     provenance_round_trip,
     account_partner_link,
     integrity_check,

@@ -14,6 +14,10 @@
 //! - **Scheduling** ([`Syncer::start`]): one task per partner, each on the interval
 //!   while the partner answers and on an exponential back-off with jitter
 //!   ([`backoff`]) while it is down; one partner never holds up another.
+//! - **Exclusivity** ([`lease`], [`Syncer::with_exclusive`]): a cycle holds the
+//!   partner's lease in the store, so of all the processes sharing the store one
+//!   at a time syncs with a partner, and another takes over once a dead holder's
+//!   lease expires.
 //!
 //! Every attempt at an exchange is recorded with `Store::record_sync_attempt`,
 //! which is what `passerelle sync --status` shows.
@@ -21,26 +25,28 @@
 pub mod backoff;
 pub mod credentials;
 pub mod intake;
+pub mod lease;
 mod pull;
 mod push;
 mod schedule;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::fs::{File, TryLockError};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use store::{Channel, StoreError};
 use taxii::client::ClientError;
+use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::agreement::PartnerConfig;
 use crate::egress::Rule;
 use crate::node::{Federation, FederationError};
 
 pub use backoff::Backoff;
 pub use credentials::CredentialError;
+pub use lease::{LEASE_PREFIX, lease_name};
 pub use schedule::Workers;
 
 /// How the workers behave; `[sync]` in the node's configuration.
@@ -59,6 +65,9 @@ pub struct SyncSettings {
     /// How many times an object a partner's status lists as failed is posted
     /// before it is reported as refused and left behind.
     pub post_attempts: u32,
+    /// How long a partner's sync lease lasts unless renewed (a cycle renews it every
+    /// third of this): how soon another process takes over from one that died.
+    pub lease_ttl: Duration,
 }
 
 impl Default for SyncSettings {
@@ -70,6 +79,7 @@ impl Default for SyncSettings {
             request_timeout: Duration::from_secs(60),
             status_timeout: Duration::from_secs(60),
             post_attempts: 3,
+            lease_ttl: Duration::from_secs(15),
         }
     }
 }
@@ -132,6 +142,19 @@ pub enum SyncError {
     /// The federation state failed (an unknown partner, the store behind it).
     #[error(transparent)]
     Federation(#[from] FederationError),
+    /// The partner's sync lease was lost mid-cycle (a renewal failed or found
+    /// another holder): the exchange stopped between two pages, since another
+    /// process may have taken over.
+    #[error(
+        "partner {partner}: the sync lease was lost ({reason}); stopped between two pages, \
+         another process may be syncing with this partner"
+    )]
+    LeaseLost {
+        /// The partner.
+        partner: String,
+        /// Why the lease counts as lost.
+        reason: String,
+    },
     /// A worker thread stopped before finishing a page.
     #[error("partner {partner}: {what} was interrupted")]
     Interrupted {
@@ -291,13 +314,14 @@ impl PartnerReport {
     }
 }
 
-/// What a cycle does when another process on the node is syncing with the same
-/// partner ([`Syncer::with_lock_dir`]).
+/// What a cycle does when another process sharing the store is syncing with the
+/// same partner ([`Syncer::with_exclusive`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WhenBusy {
     /// Skip this cycle (the node's workers: the next one comes soon).
     Skip,
-    /// Wait for the other to finish, then run (`passerelle sync`: "now" means after it).
+    /// Wait for the other to finish (polling the lease), then run (`passerelle
+    /// sync`: "now" means after it).
     Wait,
 }
 
@@ -309,10 +333,11 @@ pub struct Syncer {
     federation: Arc<Federation>,
     settings: SyncSettings,
     env: Arc<EnvLookup>,
-    /// Where the per-partner lock files are (`None`: no locking).
-    lock_dir: Option<PathBuf>,
-    /// What a cycle does when the lock is taken.
-    when_busy: WhenBusy,
+    /// Whether cycles hold the partner's lease, and what they do when it is taken
+    /// (`None`: no exclusivity).
+    exclusive: Option<WhenBusy>,
+    /// This process's id in the leases, and its cycles' numbers.
+    holders: lease::Holders,
     /// Push pages disclosed (and in the ledger) but not yet acknowledged, by partner
     /// and local collection: sent again as they are rather than disclosed twice.
     pending: Mutex<HashMap<(String, Uuid), push::PendingPage>>,
@@ -323,6 +348,8 @@ impl fmt::Debug for Syncer {
         f.debug_struct("Syncer")
             .field("federation", &self.federation)
             .field("settings", &self.settings)
+            .field("exclusive", &self.exclusive)
+            .field("holder", &self.holders.process())
             .finish_non_exhaustive()
     }
 }
@@ -347,19 +374,26 @@ impl Syncer {
             federation,
             settings,
             env,
-            lock_dir: None,
-            when_busy: WhenBusy::Skip,
+            exclusive: None,
+            holders: lease::Holders::new(),
             pending: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Takes a lock file per partner in `dir` for the length of each cycle, so two
-    /// processes on the same node (the running node and `passerelle sync`) never
-    /// sync with the same partner at once; `when_busy` says what the second does.
-    pub fn with_lock_dir(mut self, dir: impl Into<PathBuf>, when_busy: WhenBusy) -> Syncer {
-        self.lock_dir = Some(dir.into());
-        self.when_busy = when_busy;
+    /// Holds the partner's lease in the store ([`lease_name`]) for the length of
+    /// each cycle, renewed every third of [`SyncSettings::lease_ttl`], so processes
+    /// sharing the store (the running node, `passerelle sync`, nodes on one
+    /// database) never sync with the same partner at once; `when_busy` says what a
+    /// cycle does while another process holds it.
+    pub fn with_exclusive(mut self, when_busy: WhenBusy) -> Syncer {
+        self.exclusive = Some(when_busy);
         self
+    }
+
+    /// This process's id in the leases it holds (`<host>:<pid>:<random>`; each
+    /// cycle adds `#<number>`).
+    pub fn holder(&self) -> &str {
+        self.holders.process()
     }
 
     /// The federation it works for.
@@ -407,21 +441,75 @@ impl Syncer {
     /// One cycle with one partner: each pull, then each push. A failed exchange is
     /// reported and recorded; the others still run.
     pub async fn sync_partner(&self, name: &str) -> Result<PartnerReport, FederationError> {
+        let report = self.cycle(name, None).await?;
+        // Without a stop signal a cycle always ends with a report.
+        Ok(report.unwrap_or_else(|| PartnerReport {
+            partner: name.to_owned(),
+            exchanges: Vec::new(),
+            skipped: Some("stopped".to_owned()),
+        }))
+    }
+
+    /// A cycle that ends early once `stop` holds `true` (`None`: what it committed
+    /// stays committed, and its lease is released). `Ok(None)` when stopped.
+    async fn cycle(
+        &self,
+        name: &str,
+        mut stop: Option<watch::Receiver<bool>>,
+    ) -> Result<Option<PartnerReport>, FederationError> {
         let partner = self.federation.partner(name)?.clone();
-        let _lock = match self.lock(name).await {
-            Ok(lock) => lock,
-            Err(reason) => {
-                tracing::info!(partner = %name, %reason, "sync cycle skipped");
-                return Ok(PartnerReport {
-                    partner: name.to_owned(),
-                    exchanges: Vec::new(),
-                    skipped: Some(reason),
-                });
-            }
+        let lease = match self.exclusive {
+            None => None,
+            Some(when_busy) => match lease::PartnerLease::acquire(
+                self.federation.store(),
+                &self.holders,
+                name,
+                self.settings.lease_ttl,
+                when_busy,
+                stop.clone(),
+            )
+            .await?
+            {
+                lease::Acquired::Held(lease) => Some(lease),
+                lease::Acquired::Stopped => return Ok(None),
+                lease::Acquired::Busy(reason) => {
+                    tracing::info!(partner = %name, %reason, "sync cycle skipped");
+                    return Ok(Some(PartnerReport {
+                        partner: name.to_owned(),
+                        exchanges: Vec::new(),
+                        skipped: Some(reason),
+                    }));
+                }
+            },
         };
-        let client = credentials::client(&partner, &*self.env, self.settings.request_timeout);
+        let exchanges = tokio::select! {
+            exchanges = self.exchanges(&partner, lease.as_ref()) => Some(exchanges),
+            () = schedule::stopped_opt(&mut stop) => None,
+        };
+        if let Some(lease) = lease {
+            lease.release().await;
+        }
+        Ok(exchanges.map(|exchanges| PartnerReport {
+            partner: name.to_owned(),
+            exchanges,
+            skipped: None,
+        }))
+    }
+
+    /// The exchanges of one cycle; none starts once the lease is lost.
+    async fn exchanges(
+        &self,
+        partner: &PartnerConfig,
+        lease: Option<&lease::PartnerLease>,
+    ) -> Vec<ExchangeReport> {
+        let name = partner.name.as_str();
+        let held = || lease.is_none_or(|lease| lease.check().is_ok());
+        let client = credentials::client(partner, &*self.env, self.settings.request_timeout);
         let mut exchanges = Vec::new();
         for (index, entry) in partner.pull.iter().enumerate() {
+            if !held() {
+                return exchanges;
+            }
             let mut report = ExchangeReport::new(
                 name,
                 Channel::Pull,
@@ -431,7 +519,16 @@ impl Syncer {
             );
             let result = match &client {
                 Ok(client) => {
-                    pull::pull(self, &partner, index, entry, client, &mut report.counts).await
+                    pull::pull(
+                        self,
+                        partner,
+                        index,
+                        entry,
+                        client,
+                        lease,
+                        &mut report.counts,
+                    )
+                    .await
                 }
                 Err(e) => Err(e.clone().into()),
             };
@@ -439,6 +536,9 @@ impl Syncer {
             exchanges.push(report);
         }
         for (index, entry) in partner.push.iter().enumerate() {
+            if !held() {
+                return exchanges;
+            }
             let local = self.federation.collection(&entry.local).await;
             let key = local
                 .as_ref()
@@ -453,55 +553,22 @@ impl Syncer {
                     reason: e.to_string(),
                 }),
                 (Ok(client), Ok(local)) => {
-                    push::push(self, &partner, entry, &local, client, &mut report.counts).await
+                    push::push(
+                        self,
+                        partner,
+                        entry,
+                        &local,
+                        client,
+                        lease,
+                        &mut report.counts,
+                    )
+                    .await
                 }
             };
             self.finish(&mut report, result).await;
             exchanges.push(report);
         }
-        Ok(PartnerReport {
-            partner: name.to_owned(),
-            exchanges,
-            skipped: None,
-        })
-    }
-
-    /// The partner's lock, held until the returned file is dropped (the system
-    /// releases it if the process dies); `Err` says why the cycle cannot run.
-    async fn lock(&self, partner: &str) -> Result<Option<File>, String> {
-        let Some(dir) = &self.lock_dir else {
-            return Ok(None);
-        };
-        let path = dir.join(format!("{partner}.lock"));
-        let file = std::fs::create_dir_all(dir)
-            .and_then(|()| {
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .truncate(false)
-                    .write(true)
-                    .open(&path)
-            })
-            .map_err(|e| format!("cannot open the lock file {}: {e}", path.display()))?;
-        let cannot = |e: std::io::Error| format!("cannot lock {}: {e}", path.display());
-        match file.try_lock() {
-            Ok(()) => Ok(Some(file)),
-            Err(TryLockError::Error(e)) => Err(cannot(e)),
-            Err(TryLockError::WouldBlock) if self.when_busy == WhenBusy::Skip => Err(format!(
-                "another process (the running node, or `passerelle sync`) is syncing with \
-                 partner {partner}"
-            )),
-            Err(TryLockError::WouldBlock) => {
-                tracing::info!(
-                    %partner,
-                    "another process is syncing with this partner; waiting for it to finish"
-                );
-                tokio::task::spawn_blocking(move || file.lock().map(|()| file))
-                    .await
-                    .map_err(|e| format!("waiting for the lock was interrupted: {e}"))?
-                    .map(Some)
-                    .map_err(cannot)
-            }
-        }
+        exchanges
     }
 
     /// Records a page committed (pull) or acknowledged (push) that moved objects, so

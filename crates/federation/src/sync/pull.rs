@@ -11,6 +11,8 @@
 //! of one collection and one provenance; the position goes with the last group.
 //! If the node stops between two groups, the page is read again on restart and
 //! the groups already stored are "already present": nothing is lost or doubled.
+//! The same holds when the cycle's lease is lost: the pull stops before storing
+//! the next page, and whoever takes over reads it again.
 
 use std::sync::Arc;
 
@@ -21,6 +23,7 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::intake::{self, Received, Rejection};
+use super::lease::PartnerLease;
 use super::{Counts, SyncError, Syncer};
 use crate::agreement::{PartnerConfig, PullConfig};
 use crate::node::{Federation, FederationError};
@@ -47,6 +50,7 @@ pub(super) async fn pull(
     index: usize,
     entry: &PullConfig,
     client: &TaxiiClient,
+    lease: Option<&PartnerLease>,
     counts: &mut Counts,
 ) -> Result<(), SyncError> {
     let federation = syncer.federation();
@@ -79,6 +83,8 @@ pub(super) async fn pull(
     let mut saved_position = start;
     while let Some(next) = pages.receiver.recv().await {
         let (page, position) = next.map_err(|e| SyncError::taxii(name, e))?;
+        // A page is stored whole or not at all: between two is where to stop.
+        lease.map_or(Ok(()), PartnerLease::check)?;
         counts.pages += 1;
         counts.received += page.objects.len() as u64;
         let moved_before = counts.moved();

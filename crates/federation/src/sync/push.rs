@@ -8,6 +8,8 @@
 //! A page disclosed but not acknowledged (the partner went down mid-push) is kept
 //! in memory and sent again as it is on the next attempt, so a partner that is
 //! down for a day does not get the same page written to the ledger every cycle.
+//! When the cycle's lease is lost the push stops before deciding the next page;
+//! whoever takes over starts after the last acknowledged one.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -16,6 +18,7 @@ use store::{Channel, Collection, Micros, ObjectQuery, VersionMatch};
 use taxii::client::TaxiiClient;
 use taxii::resources::{Status, StatusKind, write_envelope};
 
+use super::lease::PartnerLease;
 use super::{Counts, SyncError, Syncer};
 use crate::agreement::{PartnerConfig, PushConfig};
 use crate::disclosure::Outcome;
@@ -54,6 +57,7 @@ pub(super) async fn push(
     entry: &PushConfig,
     local: &Collection,
     client: &TaxiiClient,
+    lease: Option<&PartnerLease>,
     counts: &mut Counts,
 ) -> Result<(), SyncError> {
     let name = partner.name.as_str();
@@ -86,6 +90,8 @@ pub(super) async fn push(
         .max_content_length;
     let pending_key = (name.to_owned(), local.id);
     loop {
+        // Between two pages: nothing of the next one is in the ledger yet.
+        lease.map_or(Ok(()), PartnerLease::check)?;
         let kept = syncer
             .pending
             .lock()

@@ -61,12 +61,10 @@ impl Syncer {
             if *stop.borrow() {
                 break;
             }
-            let report = tokio::select! {
-                report = self.sync_partner(&partner) => report,
-                () = stopped(&mut stop) => break,
-            };
-            let delay = match report {
-                Ok(report) if report.partner_down() => {
+            let delay = match self.cycle(&partner, Some(stop.clone())).await {
+                // Stopped half-way: what it committed stays, its lease is released.
+                Ok(None) => break,
+                Ok(Some(report)) if report.partner_down() => {
                     let delay = backoff.failed();
                     tracing::warn!(
                         %partner,
@@ -77,7 +75,7 @@ impl Syncer {
                     delay
                 }
                 // Skipped (another process was syncing) or done: the usual interval.
-                Ok(_) => backoff.succeeded(),
+                Ok(Some(_)) => backoff.succeeded(),
                 Err(error) => {
                     tracing::warn!(%partner, %error, "sync cycle failed");
                     backoff.failed()
@@ -96,5 +94,13 @@ impl Syncer {
 async fn stopped(stop: &mut watch::Receiver<bool>) {
     if stop.wait_for(|stop| *stop).await.is_err() {
         // The sender was dropped: nobody can ask to stop any more, so stop now.
+    }
+}
+
+/// [`stopped`], or never without a signal.
+pub(super) async fn stopped_opt(stop: &mut Option<watch::Receiver<bool>>) {
+    match stop {
+        Some(stop) => stopped(stop).await,
+        None => std::future::pending().await,
     }
 }

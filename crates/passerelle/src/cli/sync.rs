@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use federation::Federation;
-use federation::sync::{Syncer, WhenBusy, Workers};
+use federation::sync::{LEASE_PREFIX, Syncer, WhenBusy, Workers};
 use serde_json::json;
-use store::{Channel, Micros, SyncState};
+use store::{Channel, Lease, Micros, SyncState};
 use tokio::sync::watch;
 
 use super::output::{self, Format};
@@ -32,6 +32,7 @@ then the error if it failed. Rejected and refused objects are logged on stderr w
 and the reason. A running `passerelle serve` syncs on its own every [sync] interval_seconds;
 this command runs a cycle now against the node's database (the node may be running: a
 partner it is syncing with at that moment is synced once the node's cycle is done).
+`--status` also names the process syncing with each partner at that moment, if any.
 The exit code is 0 when every exchange worked, 1 when one failed, 2 when the command itself
 failed.";
 
@@ -75,12 +76,12 @@ pub fn start(
     Some(workers)
 }
 
-/// The node's workers; a lock file per partner in `<data>/sync/` keeps the running
-/// node and `passerelle sync` from syncing with the same partner at once (the
-/// node's worker skips a cycle; the command waits for the node's to finish).
+/// The node's workers; a lease per partner in the store keeps the processes that
+/// share it (the running node, `passerelle sync`, nodes on one database) from
+/// syncing with the same partner at once (the node's worker skips a cycle; the
+/// command waits for the other's to finish).
 fn syncer(config: &Config, federation: Arc<Federation>, when_busy: WhenBusy) -> Syncer {
-    Syncer::new(federation, config.sync.settings())
-        .with_lock_dir(config.node.data.join("sync"), when_busy)
+    Syncer::new(federation, config.sync.settings()).with_exclusive(when_busy)
 }
 
 /// Runs `passerelle sync`.
@@ -310,12 +311,26 @@ async fn status(
         state: Some(s),
     }));
 
+    // Who is syncing with each partner now, by partner.
+    let leases: HashMap<String, Lease> = store
+        .leases()
+        .await?
+        .into_iter()
+        .filter_map(|lease| {
+            let partner = lease.name.strip_prefix(LEASE_PREFIX)?.to_owned();
+            Some((partner, lease))
+        })
+        .collect();
+
     let mut out = io::stdout().lock();
     let time = |t: Option<Micros>| t.map_or_else(|| "never".to_owned(), |t| t.to_string());
     match format {
         Format::Json => {
             for row in &rows {
                 let state = row.state.as_ref();
+                let lease = leases.get(&row.partner).map(
+                    |lease| json!({"holder": lease.holder, "expires": lease.expires.to_string()}),
+                );
                 let record = json!({
                     "partner": row.partner,
                     "direction": row.direction.as_str(),
@@ -326,6 +341,7 @@ async fn status(
                     "last_error": state.and_then(|s| s.last_error.clone()),
                     "objects": state.map_or(0, |s| s.objects),
                     "cursor": state.and_then(|s| s.cursor.clone()),
+                    "sync_lease": lease,
                 });
                 output::line(&mut out, &record.to_string())?;
             }
@@ -377,6 +393,19 @@ async fn status(
                     }
                 }
                 output::line(&mut out, text.trim_end())?;
+            }
+            let mut partners: Vec<&str> = rows.iter().map(|r| r.partner.as_str()).collect();
+            partners.dedup();
+            for partner in partners {
+                if let Some(lease) = leases.get(partner) {
+                    output::line(
+                        &mut out,
+                        &format!(
+                            "{partner}: being synced by {} (lease until {})",
+                            lease.holder, lease.expires
+                        ),
+                    )?;
+                }
             }
         }
     }

@@ -19,6 +19,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_federation",
         include_str!("../../migrations/0003_federation.sql"),
     ),
+    (
+        "0004_leases",
+        include_str!("../../migrations/0004_leases.sql"),
+    ),
 ];
 
 /// The schema version this program writes.
@@ -127,7 +131,7 @@ mod tests {
         )
         .unwrap();
         migrate(&mut conn).unwrap();
-        assert_eq!(schema_version(&conn).unwrap(), 3);
+        assert_eq!(schema_version(&conn).unwrap(), SCHEMA_VERSION);
         let (kind, name, detail, bytes): (String, String, Option<String>, Vec<u8>) = conn
             .query_row(
                 "SELECT provenance_kind, provenance_name, provenance_detail, bytes FROM objects",
@@ -147,5 +151,35 @@ mod tests {
         assert_eq!(account.partner, None);
         assert_eq!(super::super::ledger::head(&conn).unwrap(), None);
         assert!(super::super::sync::list(&conn).unwrap().is_empty());
+    }
+
+    /// A version-3 database keeps its sync state and gains an empty lease table.
+    #[test]
+    fn version_four_adds_leases() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (_, sql) in &MIGRATIONS[..3] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        conn.execute_batch(
+            "INSERT INTO sync_state (partner, collection, direction, cursor)
+               VALUES ('paris', 'c', 'pull', 'here');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(schema_version(&conn).unwrap(), 4);
+        assert_eq!(super::super::sync::list(&conn).unwrap().len(), 1);
+        let now = crate::Micros(0);
+        assert!(
+            super::super::leases::in_force(&conn, now)
+                .unwrap()
+                .is_empty()
+        );
+        let ttl = std::time::Duration::from_secs(1);
+        assert!(super::super::leases::try_take(&mut conn, now, "sync:paris", "a", ttl).unwrap());
+        assert_eq!(
+            super::super::leases::in_force(&conn, now).unwrap()[0].holder,
+            "a"
+        );
     }
 }

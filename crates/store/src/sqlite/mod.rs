@@ -5,6 +5,7 @@
 mod accounts;
 mod collections;
 mod dump;
+mod leases;
 mod ledger;
 mod migrate;
 mod objects;
@@ -116,6 +117,11 @@ impl SqliteStore {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// The store's clock, for reads that judge time (which leases are in force).
+    fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.inner.clock)
     }
 
     /// Runs `f` with the writer connection on the blocking pool.

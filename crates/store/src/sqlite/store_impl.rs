@@ -1,13 +1,16 @@
 //! [`Store`] for [`SqliteStore`]: each method hands one closure to the writer or a reader
 //! connection; the SQL lives in the table modules.
 
+use std::time::Duration;
+
 use uuid::Uuid;
 
-use super::{SqliteStore, accounts, collections, dump, ledger, objects, statuses, sync};
+use super::{SqliteStore, accounts, collections, dump, leases, ledger, objects, statuses, sync};
 use crate::account::{Account, Grant, NewAccount, NewToken, Rights, TokenHash, TokenInfo};
 use crate::collection::{Collection, CollectionCount, NewCollection};
 use crate::dump::{AccountRecord, CollectionRecord, StoredVersion};
 use crate::health::IntegrityReport;
+use crate::lease::Lease;
 use crate::ledger::{LedgerEntry, LedgerQuery, NewLedgerEntry};
 use crate::object::{AddOutcome, ManifestRecord, NewObject, ObjectRecord, Provenance, Version};
 use crate::partner::{Channel, SyncCursor, SyncState};
@@ -182,6 +185,28 @@ impl Store for SqliteStore {
 
     fn sync_states(&self) -> StoreFuture<'_, Vec<SyncState>> {
         Box::pin(self.read(sync::list))
+    }
+
+    fn try_lease<'a>(
+        &'a self,
+        name: &'a str,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        Box::pin(
+            self.write(move |conn, clock| leases::try_take(conn, clock.now(), &name, &holder, ttl)),
+        )
+    }
+
+    fn release_lease<'a>(&'a self, name: &'a str, holder: &'a str) -> StoreFuture<'a, ()> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        Box::pin(self.write(move |conn, _| leases::release(conn, &name, &holder)))
+    }
+
+    fn leases(&self) -> StoreFuture<'_, Vec<Lease>> {
+        let clock = self.clock();
+        Box::pin(self.read(move |conn| leases::in_force(conn, clock.now())))
     }
 
     fn create_status<'a>(&'a self, status: &'a Status) -> StoreFuture<'a, ()> {
