@@ -127,10 +127,7 @@ pub fn describe(created: &Created, config: &Config, config_file: Option<&Path>) 
     if let Some(file) = config_file {
         lines.push(format!("  config file    {}", file.display()));
     }
-    lines.push(format!(
-        "  database       {}",
-        config.sqlite_path().display()
-    ));
+    lines.push(format!("  database       {}", config.database()));
     if let Some(collection) = &created.collection {
         lines.push(format!(
             "  collection     {} (\"{}\", id {})",

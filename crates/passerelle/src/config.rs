@@ -123,12 +123,94 @@ impl ServerConfig {
 }
 
 /// `[store]`: the database.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
     /// The SQLite database file; default `passerelle.db` in the data folder.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sqlite_path: Option<PathBuf>,
+    /// A PostgreSQL database (`postgres://user:password@host:port/name` or
+    /// `postgresql://…`) instead of the SQLite file. It may hold a password: it is
+    /// never printed or logged whole (see [`mask_password`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("sqlite_path", &self.sqlite_path)
+            .field("url", &self.url.as_deref().map(mask_password))
+            .finish()
+    }
+}
+
+/// `url` with the password of its user part (`user:password@`) and any `password=`
+/// option replaced by `***`: what `config show` prints.
+pub fn mask_password(url: &str) -> String {
+    let authority_start = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[authority_start..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let mut masked = url[..authority_start].to_owned();
+    match rest[..authority_end].rfind('@') {
+        Some(at) => {
+            let userinfo = &rest[..at];
+            match userinfo.find(':') {
+                Some(colon) => {
+                    masked.push_str(&userinfo[..colon]);
+                    masked.push_str(":***");
+                }
+                None => masked.push_str(userinfo),
+            }
+            masked.push_str(&rest[at..authority_end]);
+        }
+        None => masked.push_str(&rest[..authority_end]),
+    }
+    let tail = &rest[authority_end..];
+    match tail.split_once('?') {
+        Some((path, options)) => {
+            masked.push_str(path);
+            masked.push('?');
+            let options: Vec<String> = options
+                .split('&')
+                .map(|option| match option.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => {
+                        format!("{key}=***")
+                    }
+                    _ => option.to_owned(),
+                })
+                .collect();
+            masked.push_str(&options.join("&"));
+        }
+        None => masked.push_str(tail),
+    }
+    masked
+}
+
+/// Where a node keeps its store: `[store] url` when set, else the SQLite file.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// The SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, by URL (which may hold a password).
+    Postgres(String),
+}
+
+impl fmt::Display for Database {
+    /// The file, or the PostgreSQL database as `postgres://user@host:port/name`:
+    /// never a password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "{}", path.display()),
+            Database::Postgres(url) => f.write_str(&store::postgres::redacted_url(url)),
+        }
+    }
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Database({self})")
+    }
 }
 
 /// `[log]`: what is logged and how.
@@ -446,6 +528,22 @@ impl Config {
                 "must be between 1 and 10000",
             ));
         }
+        if let Some(url) = &self.store.url {
+            if self.store.sqlite_path.is_some() {
+                return Err(ConfigError::field(
+                    "store",
+                    "url",
+                    "a node uses either sqlite_path or url, not both",
+                ));
+            }
+            if let Err(error) = store::postgres::parse_url(url) {
+                let message = match error {
+                    store::StoreError::Invalid(message) => message,
+                    other => other.to_string(),
+                };
+                return Err(ConfigError::field("store", "url", message));
+            }
+        }
         if let Err(error) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return Err(ConfigError::field(
                 "log",
@@ -471,7 +569,15 @@ impl Config {
     pub fn sqlite_path(&self) -> PathBuf {
         match &self.store.sqlite_path {
             Some(path) => path.clone(),
-            None => self.node.data.join("passerelle.db"),
+            None => self.node.data.join(store::sqlite::FILE_NAME),
+        }
+    }
+
+    /// The node's store: the PostgreSQL database of `[store] url`, else the SQLite file.
+    pub fn database(&self) -> Database {
+        match &self.store.url {
+            Some(url) => Database::Postgres(url.clone()),
+            None => Database::Sqlite(self.sqlite_path()),
         }
     }
 }
@@ -747,7 +853,7 @@ mod tests {
     fn example_shows_every_setting_with_its_default() {
         // Uncommenting every `# key = value` line of the example must give the
         // defaults, except the settings whose default is "unset".
-        let optional = ["tls_cert", "tls_key", "sqlite_path"];
+        let optional = ["tls_cert", "tls_key", "sqlite_path", "url"];
         let uncommented: String = EXAMPLE
             .lines()
             .map(|line| match line.strip_prefix("# ") {
@@ -774,6 +880,64 @@ mod tests {
         for key in optional {
             assert!(EXAMPLE.contains(&format!("# {key} = ")), "{key}");
         }
+    }
+
+    #[test]
+    fn a_postgres_url_chooses_the_store_and_its_password_is_never_shown() {
+        let url = "postgres://node:s3cret@db.example:5432/passerelle";
+        let config = load_text(&format!("[store]\nurl = \"{url}\"\n"), &[]).unwrap();
+        assert_eq!(config.database(), Database::Postgres(url.to_owned()));
+        assert_eq!(
+            config.database().to_string(),
+            "postgres://node@db.example:5432/passerelle"
+        );
+        let debug = format!("{config:?} {:?}", config.database());
+        assert!(!debug.contains("s3cret"), "{debug}");
+        assert_eq!(
+            Config::default().database(),
+            Database::Sqlite(PathBuf::from("passerelle-data/passerelle.db"))
+        );
+        for (url, masked) in [
+            (
+                "postgres://node:s3cret@db.example:5432/passerelle",
+                "postgres://node:***@db.example:5432/passerelle",
+            ),
+            (
+                "postgresql://node@db/p?password=s3cret&sslmode=disable",
+                "postgresql://node@db/p?password=***&sslmode=disable",
+            ),
+            ("postgres://db/p", "postgres://db/p"),
+            ("postgres://a:b:c@db", "postgres://a:***@db"),
+        ] {
+            assert_eq!(mask_password(url), masked);
+        }
+    }
+
+    #[test]
+    fn a_bad_store_url_names_the_setting() {
+        for (text, expected) in [
+            ("[store]\nurl = \"mysql://db/x\"\n", "postgres://"),
+            ("[store]\nurl = \"postgres://db\"\n", "names no database"),
+            (
+                "[store]\nurl = \"postgres://db/x\"\nsqlite_path = \"x.db\"\n",
+                "not both",
+            ),
+        ] {
+            let message = message(load_text(text, &[]));
+            assert!(
+                message.contains("[store] url") && message.contains(expected),
+                "{message}"
+            );
+        }
+        let message = message(load_text(
+            "",
+            &[(
+                "PASSERELLE__STORE__URL",
+                "postgres://u:s3cret@db:notaport/x",
+            )],
+        ));
+        assert!(message.contains("[store] url"), "{message}");
+        assert!(!message.contains("s3cret"), "{message}");
     }
 
     #[test]

@@ -1,13 +1,13 @@
 //! Finding and opening a node: which config applies (`--config FILE`, else the
 //! data folder's `passerelle.toml`, else the defaults), and its store.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use store::{SqliteStore, Store, SystemClock};
+use store::{PostgresStore, SqliteStore, Store, StoreError, SystemClock};
 
-use crate::config::{self, Config};
+use crate::config::{self, Config, Database};
 
 /// Options every command that works on a node accepts.
 #[derive(Debug, Clone, clap::Args)]
@@ -62,31 +62,80 @@ fn data_from_env(env: &[(std::ffi::OsString, std::ffi::OsString)]) -> PathBuf {
 }
 
 impl Node {
-    /// Opens the store of an initialised node; an absent database is an error
-    /// that says how to create one.
+    /// Opens the store of an initialised node, migrating an older schema; an absent
+    /// database (no SQLite file, or a PostgreSQL database without a Passerelle schema)
+    /// is an error that says how to create one.
     pub async fn open_existing_store(&self) -> anyhow::Result<Arc<dyn Store>> {
-        let path = self.config.sqlite_path();
-        if !path.exists() {
-            anyhow::bail!(
-                "no database at {}: create the node with `passerelle init --data {}` \
+        let database = self.config.database();
+        let create = || {
+            format!(
+                "create the node with `passerelle init --data {}` \
                  (or point --config/--data at an existing one)",
-                path.display(),
                 self.config.node.data.display()
-            );
+            )
+        };
+        match &database {
+            Database::Sqlite(path) => {
+                if !path.exists() {
+                    anyhow::bail!("no database at {}: {}", path.display(), create());
+                }
+                open_store(&database).await
+            }
+            Database::Postgres(url) => {
+                match PostgresStore::connect_existing(url, Arc::new(SystemClock)).await {
+                    Ok(store) => {
+                        tracing::debug!(database = %database, "opened the store");
+                        Ok(Arc::new(store))
+                    }
+                    Err(StoreError::NotFound { .. }) => anyhow::bail!(
+                        "the PostgreSQL database {database} holds no Passerelle node yet: {}",
+                        create()
+                    ),
+                    Err(error) => {
+                        Err(error).with_context(|| format!("cannot open the database {database}"))
+                    }
+                }
+            }
         }
-        open_store(&path).await
     }
 }
 
-/// Opens (creating if needed) the SQLite store at `path`, applying migrations.
-pub async fn open_store(path: &Path) -> anyhow::Result<Arc<dyn Store>> {
-    let owned = path.to_owned();
-    let store =
-        tokio::task::spawn_blocking(move || SqliteStore::open_file(&owned, Arc::new(SystemClock)))
+/// Opens the store (creating the SQLite file or the PostgreSQL schema if needed),
+/// applying migrations. Every command opens its store here or through
+/// [`Node::open_existing_store`].
+pub async fn open_store(database: &Database) -> anyhow::Result<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = match database {
+        Database::Sqlite(path) => {
+            let owned = path.clone();
+            Arc::new(
+                tokio::task::spawn_blocking(move || {
+                    SqliteStore::open_file(&owned, Arc::new(SystemClock))
+                })
+                .await
+                .context("the database opener stopped")?
+                .with_context(|| format!("cannot open the database {database}"))?,
+            )
+        }
+        Database::Postgres(url) => Arc::new(
+            PostgresStore::connect(url, Arc::new(SystemClock))
+                .await
+                .with_context(|| format!("cannot open the database {database}"))?,
+        ),
+    };
+    tracing::debug!(database = %database, "opened the store");
+    Ok(store)
+}
+
+/// Whether the node's database exists: the SQLite file, or a Passerelle schema in the
+/// PostgreSQL database (which must be reachable to tell).
+pub async fn database_exists(database: &Database) -> anyhow::Result<bool> {
+    match database {
+        Database::Sqlite(path) => Ok(path.exists()),
+        Database::Postgres(url) => Ok(store::postgres::schema_version(url)
             .await
-            .context("the database opener stopped")?
-            .with_context(|| format!("cannot open the database {}", path.display()))?;
-    Ok(Arc::new(store))
+            .with_context(|| format!("cannot reach the database {database}"))?
+            > 0),
+    }
 }
 
 /// The runtime for commands that talk to the store or serve.

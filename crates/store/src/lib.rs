@@ -1,6 +1,7 @@
 //! The node's storage: the [`Store`] trait every backend implements, its domain types,
-//! the SQLite backend ([`SqliteStore`]), migrations, and (behind the `testsuite`
-//! feature) the test suite every backend must pass.
+//! the SQLite backend ([`SqliteStore`]) and the PostgreSQL one ([`PostgresStore`]), their
+//! migrations, and (behind the `testsuite` feature) the test suite every backend must
+//! pass.
 //!
 //! # Why boxed futures
 //! The server holds the store as `Arc<dyn Store>`, and native `async fn` in traits is
@@ -44,6 +45,7 @@ pub mod lease;
 pub mod ledger;
 pub mod object;
 pub mod partner;
+pub mod postgres;
 pub mod query;
 pub mod sqlite;
 pub mod status;
@@ -63,6 +65,7 @@ pub use ledger::{
 };
 pub use object::{AddOutcome, ManifestRecord, NewObject, ObjectRecord, Provenance, Version};
 pub use partner::{Channel, SignatureCheck, SyncCursor, SyncState};
+pub use postgres::PostgresStore;
 pub use query::{Cursor, DeleteFilter, ObjectQuery, Page, VersionMatch};
 pub use sqlite::SqliteStore;
 pub use status::{Status, StatusDetail};
@@ -78,7 +81,8 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a
 pub trait Store: Send + Sync {
     // ---- health ----
 
-    /// Runs the backend's consistency check (SQLite: `PRAGMA integrity_check`).
+    /// Runs the backend's consistency check (SQLite: `PRAGMA integrity_check`; PostgreSQL:
+    /// the flags, `last_date_added` and ledger bookkeeping, see `postgres::integrity`).
     fn integrity_check(&self) -> StoreFuture<'_, IntegrityReport>;
 
     /// The number of object versions and distinct objects in each collection, by collection id.

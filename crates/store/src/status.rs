@@ -1,7 +1,9 @@
 //! Status resources (TAXII §4.3): the outcome of one POST, kept readable afterwards.
 
+use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::error::{Result, StoreError};
 use crate::time::Micros;
 
 /// One object's line in a status: its id, version and an optional message (TAXII status-details).
@@ -42,4 +44,41 @@ impl Status {
     pub fn is_complete(&self) -> bool {
         self.pendings.is_empty()
     }
+}
+
+/// The stored form of a status's detail lists, one JSON text every backend keeps whole:
+/// `{"successes":[[id,version,message|null],...],"failures":[...],"pendings":[...]}`.
+pub(crate) fn details_json(status: &Status) -> String {
+    let list = |details: &[StatusDetail]| -> Value {
+        details
+            .iter()
+            .map(|d| json!([d.id, d.version, d.message]))
+            .collect()
+    };
+    json!({
+        "successes": list(&status.successes),
+        "failures": list(&status.failures),
+        "pendings": list(&status.pendings),
+    })
+    .to_string()
+}
+
+/// One list (`key`) of [`details_json`]'s text; malformed text is a [`StoreError::Backend`].
+pub(crate) fn parse_details(text: &str, key: &str) -> Result<Vec<StatusDetail>> {
+    let corrupt = || StoreError::backend(format!("stored status details ({key}) are malformed"));
+    let value: Value = serde_json::from_str(text).map_err(|e| StoreError::Backend(Box::new(e)))?;
+    let Some(items) = value.get(key).and_then(Value::as_array) else {
+        return Err(corrupt());
+    };
+    items
+        .iter()
+        .map(|item| match item.as_array().map(Vec::as_slice) {
+            Some([Value::String(id), Value::String(version), message]) => Ok(StatusDetail {
+                id: id.clone(),
+                version: version.clone(),
+                message: message.as_str().map(str::to_owned),
+            }),
+            _ => Err(corrupt()),
+        })
+        .collect()
 }

@@ -41,7 +41,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::Default => out.write_all(config::EXAMPLE.as_bytes())?,
         Command::Show { config } => {
-            let config = Config::load(config.as_deref(), std::env::vars_os())?;
+            let mut config = Config::load(config.as_deref(), std::env::vars_os())?;
+            // The database URL may hold a password: shown masked, like in logs.
+            if let Some(url) = &mut config.store.url {
+                *url = config::mask_password(url);
+            }
             let text = toml::to_string(&config).context("cannot print the configuration")?;
             out.write_all(text.as_bytes())?;
         }

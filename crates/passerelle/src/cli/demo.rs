@@ -21,7 +21,7 @@ use federation::Rule;
 use store::{Direction, LedgerQuery};
 
 use super::output;
-use crate::config::Config;
+use crate::config::{Config, Database};
 use crate::{node, shutdown};
 
 const EXAMPLES: &str = "\
@@ -211,7 +211,7 @@ fn create(spec: &'static Spec, root: &Path) -> anyhow::Result<Node> {
         ],
     )?;
     let (default_collection, partners_collection) = node::runtime()?.block_on(async {
-        let store = node::open_store(&dir.join(store::sqlite::FILE_NAME)).await?;
+        let store = node::open_store(&Database::Sqlite(dir.join(store::sqlite::FILE_NAME))).await?;
         let default = store.find_collection("default").await?.id.to_string();
         let partners = store.find_collection("partners").await?.id.to_string();
         anyhow::Ok((default, partners))
@@ -349,7 +349,7 @@ impl Drop for Servers {
 async fn summary(out: &mut impl Write, nodes: &[Node]) -> anyhow::Result<()> {
     for node in nodes {
         let config = Config::load(Some(&node.dir.join(crate::config::FILE_NAME)), [])?;
-        let store = node::open_store(&config.sqlite_path()).await?;
+        let store = node::open_store(&config.database()).await?;
         output::line(out, "")?;
         output::line(out, &format!("== {} ({})", node.spec.title, node.spec.name))?;
         let received = store

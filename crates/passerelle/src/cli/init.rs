@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use super::output;
 use crate::bootstrap;
-use crate::config;
+use crate::config::{self, Database};
 use crate::node::{self, NodeArgs};
 use crate::partners;
 
@@ -40,22 +40,32 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         node.config.validate()?;
     }
     let data = node.config.node.data.clone();
-    let database = node.config.sqlite_path();
+    let database = node.config.database();
     let planned_file = data.join(config::FILE_NAME);
     let writes_config = args.node.config.is_none();
-    for existing in [Some(&database), writes_config.then_some(&planned_file)]
-        .into_iter()
-        .flatten()
-    {
-        if existing.exists() {
-            anyhow::bail!(
-                "already initialised: {} exists; start the node with `passerelle serve {}`, \
-                 or remove {} to start over",
-                existing.display(),
-                serve_args(&args.node, &data),
-                data.display()
-            );
-        }
+    let runtime = node::runtime()?;
+    let already = |what: String, start_over: String| {
+        anyhow::anyhow!(
+            "already initialised: {what}; start the node with `passerelle serve {}`, \
+             or {start_over} to start over",
+            serve_args(&args.node, &data),
+        )
+    };
+    let remove_data = format!("remove {}", data.display());
+    if runtime.block_on(node::database_exists(&database))? {
+        return Err(match &database {
+            Database::Sqlite(path) => already(format!("{} exists", path.display()), remove_data),
+            Database::Postgres(_) => already(
+                format!("the database {database} holds a node"),
+                "point [store] url at an empty database".to_owned(),
+            ),
+        });
+    }
+    if writes_config && planned_file.exists() {
+        return Err(already(
+            format!("{} exists", planned_file.display()),
+            remove_data,
+        ));
     }
     let config_file: Option<PathBuf> = if writes_config {
         Some(bootstrap::write_config_file(&data, &node.config.node.name)?)
@@ -63,10 +73,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         std::fs::create_dir_all(&data)?;
         node.config_file.clone()
     };
-    if let Some(parent) = database.parent() {
+    if let Database::Sqlite(path) = &database
+        && let Some(parent) = path.parent()
+    {
         std::fs::create_dir_all(parent)?;
     }
-    let created = node::runtime()?.block_on(async {
+    let created = runtime.block_on(async {
         let store = node::open_store(&database).await?;
         bootstrap::bootstrap(store.as_ref()).await
     })?;

@@ -12,7 +12,7 @@ use store::SystemClock;
 
 use super::{init, output, sync};
 use crate::bootstrap;
-use crate::config::Config;
+use crate::config::{Config, Database};
 use crate::node::{self, NodeArgs};
 use crate::partners;
 use crate::{logging, server, shutdown};
@@ -40,19 +40,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let node = args.node.load()?;
     logging::init(&node.config.log);
     let mut config_file = node.config_file.clone();
-    let database = node.config.sqlite_path();
-    if config_file.is_none() && args.node.config.is_none() && !database.exists() {
+    let database = node.config.database();
+    let runtime = node::runtime()?;
+    if config_file.is_none()
+        && args.node.config.is_none()
+        && !runtime.block_on(node::database_exists(&database))?
+    {
         config_file = Some(bootstrap::write_config_file(
             &node.config.node.data,
             &node.config.node.name,
         )?);
     }
-    if let Some(parent) = database.parent() {
+    if let Database::Sqlite(path) = &database
+        && let Some(parent) = path.parent()
+    {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create the folder {}", parent.display()))?;
     }
     let config = node.config;
-    node::runtime()?.block_on(async move {
+    runtime.block_on(async move {
         let store = node::open_store(&database).await?;
         let created = if bootstrap::needs_bootstrap(store.as_ref()).await? {
             Some(bootstrap::bootstrap(store.as_ref()).await?)

@@ -2,48 +2,13 @@
 //! (written and read whole, never queried inside).
 
 use rusqlite::{Connection, OptionalExtension, params};
-use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::collections::parse_uuid;
 use super::is_constraint;
 use crate::error::{Result, StoreError};
-use crate::status::{Status, StatusDetail};
+use crate::status::{Status, details_json, parse_details};
 use crate::time::Micros;
-
-fn details_json(status: &Status) -> String {
-    let list = |details: &[StatusDetail]| -> Value {
-        details
-            .iter()
-            .map(|d| json!([d.id, d.version, d.message]))
-            .collect()
-    };
-    json!({
-        "successes": list(&status.successes),
-        "failures": list(&status.failures),
-        "pendings": list(&status.pendings),
-    })
-    .to_string()
-}
-
-fn parse_details(text: &str, key: &str) -> Result<Vec<StatusDetail>> {
-    let corrupt = || StoreError::backend(format!("stored status details ({key}) are malformed"));
-    let value: Value = serde_json::from_str(text).map_err(|e| StoreError::Backend(Box::new(e)))?;
-    let Some(items) = value.get(key).and_then(Value::as_array) else {
-        return Err(corrupt());
-    };
-    items
-        .iter()
-        .map(|item| match item.as_array().map(Vec::as_slice) {
-            Some([Value::String(id), Value::String(version), message]) => Ok(StatusDetail {
-                id: id.clone(),
-                version: version.clone(),
-                message: message.as_str().map(str::to_owned),
-            }),
-            _ => Err(corrupt()),
-        })
-        .collect()
-}
 
 fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)

@@ -1,0 +1,183 @@
+//! A node on PostgreSQL (`[store] url`), with real processes and sockets: `init` creates
+//! the schema, `serve` stores an object posted over TAXII and serves it back, the
+//! commands open the same database, and the URL's password never reaches the output.
+//!
+//! Needs a PostgreSQL server: `PASSERELLE_TEST_POSTGRES`, by default
+//! `postgres://postgres@127.0.0.1:5432/test`.
+
+// Test support: a failed setup step should stop the test with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg(unix)]
+
+mod common;
+
+use std::net::TcpStream;
+
+use common::{Server, TAXII, request, run, token_in};
+use store::postgres::testing::TempDatabase;
+
+const LOOPBACK_ANY_PORT: (&str, &str) = ("PASSERELLE__SERVER__LISTEN", "127.0.0.1:0");
+const URL_VAR: &str = "PASSERELLE__STORE__URL";
+
+/// The test database's URL with a password in it, and that password: a server that
+/// trusts local connections ignores it, and it must never be printed.
+fn url_with_password(db: &TempDatabase) -> (String, String) {
+    let url = db.url().to_owned();
+    let start = url.find("://").unwrap() + 3;
+    let authority_end = start + url[start..].find('/').unwrap();
+    match url[start..authority_end].rfind('@') {
+        Some(at) if url[start..start + at].contains(':') => {
+            let userinfo = &url[start..start + at];
+            let password = userinfo.split_once(':').unwrap().1.to_owned();
+            (url, password)
+        }
+        Some(at) => {
+            let password = "not-a-real-password-7f3a".to_owned();
+            let with = format!("{}:{password}{}", &url[..start + at], &url[start + at..]);
+            (with, password)
+        }
+        None => {
+            let password = "not-a-real-password-7f3a".to_owned();
+            let with = format!("{}postgres:{password}@{}", &url[..start], &url[start..]);
+            (with, password)
+        }
+    }
+}
+
+fn passerelle(args: &[&str], url: &str) -> std::process::Output {
+    run(args, &[(URL_VAR, url)], b"")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn init_and_serve_on_postgres_store_and_serve_an_object() {
+    let db = TempDatabase::new();
+    let (url, password) = url_with_password(&db);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node").to_str().unwrap().to_owned();
+
+    let init = passerelle(&["init", "--data", &data], &url);
+    let (stdout, stderr) = (text(&init.stdout), text(&init.stderr));
+    assert!(init.status.success(), "{stderr}\n{stdout}");
+    assert!(
+        stdout.contains("database       postgres://") && stdout.contains(db.name()),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(&password) && !stderr.contains(&password));
+    assert!(
+        !dir.path().join("node/passerelle.db").exists(),
+        "no SQLite file beside a PostgreSQL store"
+    );
+    let token = token_in(&stdout);
+
+    // The database now holds a node: init refuses to make another in it.
+    let again = passerelle(&["init", "--data", &data], &url);
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again.stdout));
+    let message = text(&again.stderr);
+    assert!(message.contains("already initialised"), "{message}");
+    assert!(!message.contains(&password), "{message}");
+
+    let server = Server::start(&["--data", &data], &[LOOPBACK_ANY_PORT, (URL_VAR, &url)]);
+    assert!(!server.stdout.contains("API token"), "{}", server.stdout);
+    let bearer = format!("Bearer {token}");
+    let collections = server.get("/api/collections/", Some(&bearer));
+    assert_eq!(collections.status, 200, "{collections:?}");
+    let collection = collections.json()["collections"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let object = r#"{"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2024-03-01T10:00:00.000Z","modified":"2024-03-01T10:00:00.000Z","name":"Postgres-backed indicator","pattern":"[ipv4-addr:value = '198.51.100.7']","pattern_type":"stix","valid_from":"2024-03-01T10:00:00Z"}"#;
+    let envelope = format!(r#"{{"objects":[{object}]}}"#);
+    let path = format!("/api/collections/{collection}/objects/");
+    let posted = request(
+        TcpStream::connect(&server.addr).unwrap(),
+        "POST",
+        &path,
+        &[
+            ("Accept", TAXII.to_owned()),
+            ("Content-Type", TAXII.to_owned()),
+            ("Authorization", bearer.clone()),
+        ],
+        envelope.as_bytes(),
+    );
+    assert_eq!(posted.status, 202, "{}", text(&posted.body));
+    assert_eq!(posted.json()["success_count"], 1, "{}", text(&posted.body));
+    let read = server.get(&path, Some(&bearer));
+    assert_eq!(read.status, 200, "{read:?}");
+    let body = text(&read.body);
+    assert!(body.contains(object), "the stored bytes come back: {body}");
+
+    let (status, stderr) = server.terminate();
+    assert!(status.success(), "{stderr}");
+    assert!(
+        !stderr.contains(&password),
+        "the password reached the logs:\n{stderr}"
+    );
+
+    // Another process (a CLI command) reads what the server stored.
+    let listed = passerelle(&["collection", "list", "--data", &data], &url);
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    assert!(text(&listed.stdout).contains(&collection));
+    let exported = passerelle(
+        &["export", "--collection", "default", "--data", &data],
+        &url,
+    );
+    assert!(exported.status.success(), "{}", text(&exported.stderr));
+    assert!(text(&exported.stdout).contains(object));
+}
+
+#[test]
+fn commands_on_a_database_without_a_node_say_to_run_init() {
+    let db = TempDatabase::new();
+    let (url, password) = url_with_password(&db);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node").to_str().unwrap().to_owned();
+    let listed = passerelle(&["collection", "list", "--data", &data], &url);
+    assert!(!listed.status.success());
+    let message = text(&listed.stderr);
+    assert!(
+        message.contains("passerelle init") && message.contains(db.name()),
+        "{message}"
+    );
+    assert!(!message.contains(&password), "{message}");
+    // Nothing was created in it.
+    assert_eq!(
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(store::postgres::schema_version(db.url()))
+            .unwrap(),
+        0
+    );
+}
+
+#[test]
+fn the_database_password_is_masked_and_a_bad_url_named() {
+    let shown = run(
+        &["config", "show"],
+        &[(
+            URL_VAR,
+            "postgres://node:s3cret-pw@db.example:5432/passerelle",
+        )],
+        b"",
+    );
+    assert!(shown.status.success(), "{}", text(&shown.stderr));
+    let stdout = text(&shown.stdout);
+    assert!(
+        stdout.contains(r#"url = "postgres://node:***@db.example:5432/passerelle""#),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("s3cret-pw"), "{stdout}");
+
+    let bad = run(
+        &["config", "show"],
+        &[(URL_VAR, "mysql://node:s3cret-pw@db.example/passerelle")],
+        b"",
+    );
+    assert!(!bad.status.success());
+    let message = text(&bad.stderr);
+    assert!(message.contains("[store] url"), "{message}");
+    assert!(!message.contains("s3cret-pw"), "{message}");
+}

@@ -1,0 +1,286 @@
+//! [`Store`] for [`PostgresStore`]: each method takes a pooled connection and calls the
+//! table module that holds the SQL; writes that must be atomic are one transaction there.
+
+use uuid::Uuid;
+
+use super::{PostgresStore, accounts, collections, integrity, ledger, objects, statuses, sync};
+use crate::account::{Account, Grant, NewAccount, NewToken, Rights, TokenHash, TokenInfo};
+use crate::collection::{Collection, CollectionCount, NewCollection};
+use crate::health::IntegrityReport;
+use crate::ledger::{LedgerEntry, LedgerQuery, NewLedgerEntry};
+use crate::object::{AddOutcome, ManifestRecord, NewObject, ObjectRecord, Provenance, Version};
+use crate::partner::{Channel, SyncCursor, SyncState};
+use crate::query::{DeleteFilter, ObjectQuery, Page};
+use crate::status::Status;
+use crate::{Store, StoreFuture};
+
+impl Store for PostgresStore {
+    fn integrity_check(&self) -> StoreFuture<'_, IntegrityReport> {
+        Box::pin(async move { integrity::check(&self.client().await?).await })
+    }
+
+    fn counts(&self) -> StoreFuture<'_, Vec<CollectionCount>> {
+        Box::pin(async move { collections::counts(&self.client().await?).await })
+    }
+
+    fn create_collection(&self, new: NewCollection) -> StoreFuture<'_, Collection> {
+        Box::pin(async move {
+            collections::create(&self.client().await?, self.clock.as_ref(), new).await
+        })
+    }
+
+    fn list_collections(&self) -> StoreFuture<'_, Vec<Collection>> {
+        Box::pin(async move { collections::list(&self.client().await?).await })
+    }
+
+    fn get_collection(&self, id: Uuid) -> StoreFuture<'_, Collection> {
+        Box::pin(async move { collections::get(&self.client().await?, id).await })
+    }
+
+    fn find_collection<'a>(&'a self, id_or_alias: &'a str) -> StoreFuture<'a, Collection> {
+        Box::pin(async move { collections::find(&self.client().await?, id_or_alias).await })
+    }
+
+    fn delete_collection(&self, id: Uuid) -> StoreFuture<'_, ()> {
+        Box::pin(async move { collections::delete(&self.client().await?, id).await })
+    }
+
+    fn add_objects<'a>(
+        &'a self,
+        collection: Uuid,
+        provenance: &'a Provenance,
+        objects: Vec<NewObject>,
+    ) -> StoreFuture<'a, Vec<AddOutcome>> {
+        Box::pin(async move {
+            let mut client = self.client().await?;
+            objects::add(
+                &mut client,
+                self.clock.as_ref(),
+                collection,
+                provenance,
+                objects,
+                None,
+            )
+            .await
+        })
+    }
+
+    fn add_objects_with_cursor<'a>(
+        &'a self,
+        collection: Uuid,
+        provenance: &'a Provenance,
+        objects: Vec<NewObject>,
+        cursor: SyncCursor,
+    ) -> StoreFuture<'a, Vec<AddOutcome>> {
+        Box::pin(async move {
+            let mut client = self.client().await?;
+            objects::add(
+                &mut client,
+                self.clock.as_ref(),
+                collection,
+                provenance,
+                objects,
+                Some(&cursor),
+            )
+            .await
+        })
+    }
+
+    fn objects<'a>(
+        &'a self,
+        collection: Uuid,
+        query: &'a ObjectQuery,
+    ) -> StoreFuture<'a, Page<ObjectRecord>> {
+        Box::pin(async move { objects::objects(&self.client().await?, collection, query).await })
+    }
+
+    fn manifest<'a>(
+        &'a self,
+        collection: Uuid,
+        query: &'a ObjectQuery,
+    ) -> StoreFuture<'a, Page<ManifestRecord>> {
+        Box::pin(async move { objects::manifest(&self.client().await?, collection, query).await })
+    }
+
+    fn delete_object<'a>(
+        &'a self,
+        collection: Uuid,
+        id: &'a str,
+        filter: &'a DeleteFilter,
+    ) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            let mut client = self.client().await?;
+            objects::delete(&mut client, self.clock.as_ref(), collection, id, filter).await
+        })
+    }
+
+    fn provenance<'a>(
+        &'a self,
+        collection: Uuid,
+        id: &'a str,
+        version: &'a Version,
+    ) -> StoreFuture<'a, Provenance> {
+        Box::pin(async move {
+            objects::provenance(&self.client().await?, collection, id, version).await
+        })
+    }
+
+    fn append_ledger(
+        &self,
+        entries: Vec<NewLedgerEntry>,
+        cursor: Option<SyncCursor>,
+    ) -> StoreFuture<'_, Vec<LedgerEntry>> {
+        Box::pin(async move {
+            let mut client = self.client().await?;
+            ledger::append(&mut client, self.clock.as_ref(), entries, cursor.as_ref()).await
+        })
+    }
+
+    fn ledger<'a>(&'a self, query: &'a LedgerQuery) -> StoreFuture<'a, Vec<LedgerEntry>> {
+        Box::pin(async move { ledger::list(&self.client().await?, query).await })
+    }
+
+    fn ledger_head(&self) -> StoreFuture<'_, Option<LedgerEntry>> {
+        Box::pin(async move { ledger::head(&self.client().await?).await })
+    }
+
+    fn sync_cursor<'a>(
+        &'a self,
+        partner: &'a str,
+        collection: &'a str,
+        direction: Channel,
+    ) -> StoreFuture<'a, Option<String>> {
+        Box::pin(async move {
+            sync::cursor(&self.client().await?, partner, collection, direction).await
+        })
+    }
+
+    fn set_sync_cursor(&self, cursor: SyncCursor) -> StoreFuture<'_, ()> {
+        Box::pin(async move { sync::set_cursor(&self.client().await?, &cursor).await })
+    }
+
+    fn record_sync_attempt<'a>(
+        &'a self,
+        partner: &'a str,
+        collection: &'a str,
+        direction: Channel,
+        outcome: std::result::Result<u64, String>,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            sync::record_attempt(
+                &self.client().await?,
+                self.clock.now(),
+                partner,
+                collection,
+                direction,
+                &outcome,
+            )
+            .await
+        })
+    }
+
+    fn sync_states(&self) -> StoreFuture<'_, Vec<SyncState>> {
+        Box::pin(async move { sync::list(&self.client().await?).await })
+    }
+
+    fn create_status<'a>(&'a self, status: &'a Status) -> StoreFuture<'a, ()> {
+        Box::pin(async move { statuses::create(&self.client().await?, status).await })
+    }
+
+    fn update_status<'a>(&'a self, status: &'a Status) -> StoreFuture<'a, ()> {
+        Box::pin(async move { statuses::update(&self.client().await?, status).await })
+    }
+
+    fn get_status(&self, id: Uuid) -> StoreFuture<'_, Status> {
+        Box::pin(async move { statuses::get(&self.client().await?, id).await })
+    }
+
+    fn create_account(&self, new: NewAccount) -> StoreFuture<'_, Account> {
+        Box::pin(
+            async move { accounts::create(&self.client().await?, self.clock.as_ref(), new).await },
+        )
+    }
+
+    fn list_accounts(&self) -> StoreFuture<'_, Vec<Account>> {
+        Box::pin(async move { accounts::list(&self.client().await?).await })
+    }
+
+    fn get_account<'a>(&'a self, name: &'a str) -> StoreFuture<'a, Account> {
+        Box::pin(async move { accounts::get(&self.client().await?, name).await })
+    }
+
+    fn delete_account<'a>(&'a self, name: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move { accounts::delete(&self.client().await?, name).await })
+    }
+
+    fn set_admin<'a>(&'a self, name: &'a str, admin: bool) -> StoreFuture<'a, ()> {
+        Box::pin(async move { accounts::set_admin(&self.client().await?, name, admin).await })
+    }
+
+    fn set_password_hash<'a>(&'a self, name: &'a str, hash: Option<String>) -> StoreFuture<'a, ()> {
+        Box::pin(
+            async move { accounts::set_password_hash(&self.client().await?, name, hash).await },
+        )
+    }
+
+    fn set_account_partner<'a>(
+        &'a self,
+        name: &'a str,
+        partner: Option<String>,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move { accounts::set_partner(&self.client().await?, name, partner).await })
+    }
+
+    fn password_hash<'a>(&'a self, name: &'a str) -> StoreFuture<'a, Option<String>> {
+        Box::pin(async move { accounts::password_hash(&self.client().await?, name).await })
+    }
+
+    fn add_token<'a>(&'a self, account: &'a str, token: NewToken) -> StoreFuture<'a, TokenInfo> {
+        Box::pin(async move {
+            accounts::add_token(&self.client().await?, self.clock.as_ref(), account, token).await
+        })
+    }
+
+    fn list_tokens<'a>(&'a self, account: &'a str) -> StoreFuture<'a, Vec<TokenInfo>> {
+        Box::pin(async move { accounts::list_tokens(&self.client().await?, account).await })
+    }
+
+    fn revoke_token<'a>(&'a self, account: &'a str, name: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move { accounts::revoke_token(&self.client().await?, account, name).await })
+    }
+
+    fn account_by_token<'a>(&'a self, hash: &'a TokenHash) -> StoreFuture<'a, Account> {
+        Box::pin(async move { accounts::account_by_token(&self.client().await?, hash).await })
+    }
+
+    fn set_rights<'a>(
+        &'a self,
+        account: &'a str,
+        collection: Uuid,
+        rights: Rights,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            accounts::set_rights(&self.client().await?, account, collection, rights).await
+        })
+    }
+
+    fn revoke_rights<'a>(&'a self, account: &'a str, collection: Uuid) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            accounts::revoke_rights(&self.client().await?, account, collection).await
+        })
+    }
+
+    fn rights<'a>(&'a self, account: &'a str, collection: Uuid) -> StoreFuture<'a, Rights> {
+        Box::pin(async move { accounts::rights(&self.client().await?, account, collection).await })
+    }
+
+    fn grants_of_account<'a>(&'a self, account: &'a str) -> StoreFuture<'a, Vec<Grant>> {
+        Box::pin(async move { accounts::grants_of_account(&self.client().await?, account).await })
+    }
+
+    fn grants_on_collection(&self, collection: Uuid) -> StoreFuture<'_, Vec<Grant>> {
+        Box::pin(
+            async move { accounts::grants_on_collection(&self.client().await?, collection).await },
+        )
+    }
+}
