@@ -74,26 +74,41 @@ impl Node {
                 self.config.node.data.display()
             )
         };
-        match &database {
-            Database::Sqlite(path) => {
-                if !path.exists() {
-                    anyhow::bail!("no database at {}: {}", path.display(), create());
+        match open_existing(&database).await? {
+            Some(store) => Ok(store),
+            None => match &database {
+                Database::Sqlite(path) => {
+                    anyhow::bail!("no database at {}: {}", path.display(), create())
                 }
-                open_store(&database).await
+                Database::Postgres(_) => anyhow::bail!(
+                    "the PostgreSQL database {database} holds no Passerelle node yet: {}",
+                    create()
+                ),
+            },
+        }
+    }
+}
+
+/// Opens an existing store, migrating an older schema; `None` when there is none
+/// (no SQLite file, or a PostgreSQL database without a Passerelle schema), in which
+/// case nothing was created. With [`open_store`], the one way a store is opened.
+pub async fn open_existing(database: &Database) -> anyhow::Result<Option<Arc<dyn Store>>> {
+    match database {
+        Database::Sqlite(path) => {
+            if !path.exists() {
+                return Ok(None);
             }
-            Database::Postgres(url) => {
-                match PostgresStore::connect_existing(url, Arc::new(SystemClock)).await {
-                    Ok(store) => {
-                        tracing::debug!(database = %database, "opened the store");
-                        Ok(Arc::new(store))
-                    }
-                    Err(StoreError::NotFound { .. }) => anyhow::bail!(
-                        "the PostgreSQL database {database} holds no Passerelle node yet: {}",
-                        create()
-                    ),
-                    Err(error) => {
-                        Err(error).with_context(|| format!("cannot open the database {database}"))
-                    }
+            open_store(database).await.map(Some)
+        }
+        Database::Postgres(url) => {
+            match PostgresStore::connect_existing(url, Arc::new(SystemClock)).await {
+                Ok(store) => {
+                    tracing::debug!(database = %database, "opened the store");
+                    Ok(Some(Arc::new(store)))
+                }
+                Err(StoreError::NotFound { .. }) => Ok(None),
+                Err(error) => {
+                    Err(error).with_context(|| format!("cannot open the database {database}"))
                 }
             }
         }
@@ -102,7 +117,8 @@ impl Node {
 
 /// Opens the store (creating the SQLite file or the PostgreSQL schema if needed),
 /// applying migrations. Every command opens its store here or through
-/// [`Node::open_existing_store`].
+/// [`open_existing`] (by way of [`Node::open_existing_store`], or `store_url::open`
+/// for `migrate`).
 pub async fn open_store(database: &Database) -> anyhow::Result<Arc<dyn Store>> {
     let store: Arc<dyn Store> = match database {
         Database::Sqlite(path) => {

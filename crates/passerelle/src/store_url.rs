@@ -11,6 +11,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use store::Store;
 
+use crate::config::Database;
 use crate::node;
 
 /// A store named on the command line.
@@ -52,6 +53,14 @@ impl StoreUrl {
             anyhow::bail!("{text:?} names no path");
         }
         Ok(StoreUrl::Sqlite(sqlite_file(Path::new(path))))
+    }
+
+    /// The node database this URL names, opened as a node's `[store]` would be.
+    pub fn database(&self) -> Database {
+        match self {
+            StoreUrl::Sqlite(file) => Database::Sqlite(file.clone()),
+            StoreUrl::Postgres(url) => Database::Postgres(url.clone()),
+        }
     }
 
     /// The data folder of a SQLite store (where a node keeps its identity and config).
@@ -122,28 +131,31 @@ fn without_password(url: &str) -> String {
     }
 }
 
-/// Opens the store a URL names. The one place that knows every backend.
+/// Opens the store a URL names, as every command opens a node's store
+/// ([`node::open_existing`], [`node::open_store`]): a source must hold a node (SQLite:
+/// the file exists; PostgreSQL: the database has a Passerelle schema, migrated if
+/// older); a target is created if absent (SQLite: the file and its folder; PostgreSQL:
+/// the schema, in a database that must exist on the server).
 pub async fn open(url: &StoreUrl, access: Access) -> anyhow::Result<Arc<dyn Store>> {
-    match url {
-        StoreUrl::Sqlite(file) => {
-            if !file.exists() {
-                match access {
-                    Access::Existing => anyhow::bail!("no database at {}", file.display()),
-                    Access::CreateIfAbsent => {
-                        if let Some(folder) = file.parent() {
-                            std::fs::create_dir_all(folder).with_context(|| {
-                                format!("cannot create the folder {}", folder.display())
-                            })?;
-                        }
-                    }
-                }
+    let database = url.database();
+    match access {
+        Access::Existing => match node::open_existing(&database).await? {
+            Some(store) => Ok(store),
+            None => match url {
+                StoreUrl::Sqlite(file) => anyhow::bail!("no database at {}", file.display()),
+                // The caller names the URL; this says what is wrong with it.
+                StoreUrl::Postgres(_) => anyhow::bail!("the database holds no Passerelle node"),
+            },
+        },
+        Access::CreateIfAbsent => {
+            if let StoreUrl::Sqlite(file) = url
+                && !file.exists()
+                && let Some(folder) = file.parent()
+            {
+                std::fs::create_dir_all(folder)
+                    .with_context(|| format!("cannot create the folder {}", folder.display()))?;
             }
-            node::open_store(file).await
-        }
-        StoreUrl::Postgres(_) => {
-            // Filled in by the PostgreSQL backend (issue 5):
-            // `store::postgres::PostgresStore::connect(url, Arc::new(SystemClock))`.
-            anyhow::bail!("PostgreSQL support is not built yet")
+            node::open_store(&database).await
         }
     }
 }

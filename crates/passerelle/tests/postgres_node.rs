@@ -13,36 +13,11 @@ mod common;
 
 use std::net::TcpStream;
 
-use common::{Server, TAXII, request, run, token_in};
+use common::{Server, TAXII, request, run, token_in, url_with_password};
 use store::postgres::testing::TempDatabase;
 
 const LOOPBACK_ANY_PORT: (&str, &str) = ("PASSERELLE__SERVER__LISTEN", "127.0.0.1:0");
 const URL_VAR: &str = "PASSERELLE__STORE__URL";
-
-/// The test database's URL with a password in it, and that password: a server that
-/// trusts local connections ignores it, and it must never be printed.
-fn url_with_password(db: &TempDatabase) -> (String, String) {
-    let url = db.url().to_owned();
-    let start = url.find("://").unwrap() + 3;
-    let authority_end = start + url[start..].find('/').unwrap();
-    match url[start..authority_end].rfind('@') {
-        Some(at) if url[start..start + at].contains(':') => {
-            let userinfo = &url[start..start + at];
-            let password = userinfo.split_once(':').unwrap().1.to_owned();
-            (url, password)
-        }
-        Some(at) => {
-            let password = "not-a-real-password-7f3a".to_owned();
-            let with = format!("{}:{password}{}", &url[..start + at], &url[start + at..]);
-            (with, password)
-        }
-        None => {
-            let password = "not-a-real-password-7f3a".to_owned();
-            let with = format!("{}postgres:{password}@{}", &url[..start], &url[start..]);
-            (with, password)
-        }
-    }
-}
 
 fn passerelle(args: &[&str], url: &str) -> std::process::Output {
     run(args, &[(URL_VAR, url)], b"")

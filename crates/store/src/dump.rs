@@ -7,6 +7,7 @@
 use std::fmt;
 
 use stix::markings::Tlp;
+use uuid::Uuid;
 
 use crate::account::TokenHash;
 use crate::collection::Collection;
@@ -48,6 +49,37 @@ pub struct StoredVersion {
     pub provenance: Provenance,
     /// The exact bytes accepted.
     pub bytes: Vec<u8>,
+}
+
+impl StoredVersion {
+    /// Refuses, as [`StoreError::Invalid`] naming the version, one whose `date_added`
+    /// is not after `last`: the collection's last `date_added`, or the previous
+    /// version's of the batch being restored. What every backend's
+    /// [`Store::restore_objects`](crate::Store::restore_objects) checks, in order.
+    pub fn check_after(&self, collection: Uuid, last: Micros) -> Result<()> {
+        if self.date_added <= last {
+            return Err(StoreError::Invalid(format!(
+                "object version {}: its date_added {} is not after the collection's last \
+                 one ({last})",
+                self.named(collection),
+                self.date_added
+            )));
+        }
+        Ok(())
+    }
+
+    /// The [`StoreError::Conflict`] a restore returns for a version the collection
+    /// already holds.
+    pub fn already_stored(&self, collection: Uuid) -> StoreError {
+        StoreError::Conflict(format!(
+            "object version {} is already stored",
+            self.named(collection)
+        ))
+    }
+
+    fn named(&self, collection: Uuid) -> String {
+        format!("{} {} of collection {collection}", self.id, self.version)
+    }
 }
 
 /// The text a backend stores for a TLP level (the TLP 2.0 value, `amber+strict`).

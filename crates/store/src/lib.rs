@@ -26,7 +26,7 @@
 //! - A whole-node copy ([`copy`]) keeps everything a store assigns itself: the restore
 //!   methods write `date_added`, creation times, token hashes and ledger entries as given.
 //! - A lease ([`lease`]) has at most one holder at a time, decided in one write
-//!   transaction by the backend's own clock ([`Store::try_lease`]).
+//!   transaction by the store's clock ([`Store::try_lease`]).
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::future::Future;
@@ -245,9 +245,12 @@ pub trait Store: Send + Sync {
     /// - **Atomic**: the check and the write are one write transaction, so of any
     ///   number of callers racing for a free lease, from any number of processes
     ///   sharing the store, exactly one gets `true`.
-    /// - **The backend's clock decides**: "now" is the store's clock (SQLite: its
-    ///   [`Clock`]; a database server: its own `now()`), never the caller's, so
-    ///   processes on hosts whose clocks disagree still agree on who holds a lease.
+    /// - **The store's clock decides**: "now" is the store's [`Clock`], the one that
+    ///   gives `date_added`, never a time the caller passes. SQLite's processes share
+    ///   one host and so one clock; PostgreSQL's may run on several hosts, each
+    ///   deciding by its own clock, so those hosts keep their clocks synchronised
+    ///   (NTP): a skew well under `ttl` only moves the moment a lease counts as
+    ///   expired by that much.
     /// - A lease only says who may act; it fences nothing. A holder renews well
     ///   before `ttl` runs out and stops acting once a renewal says `false` (another
     ///   process may have taken over).

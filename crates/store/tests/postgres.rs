@@ -1,7 +1,9 @@
 //! Runs the store test suite against PostgreSQL, each behaviour in a database of its own
-//! ([`TempDatabase`]), plus what only PostgreSQL has: reconnecting, migrations and the
-//! schema version guard, the integrity check on tampered rows, and two stores (two
-//! processes, in effect) writing into one collection and one ledger at once.
+//! ([`TempDatabase`]; the copy behaviours in two), plus a whole node copied SQLite →
+//! PostgreSQL and PostgreSQL → SQLite, and what only PostgreSQL has: reconnecting,
+//! migrations and the schema version guard, the integrity check on tampered rows, and
+//! two stores (two processes, in effect) writing into one collection and one ledger at
+//! once, or racing for one lease.
 //!
 //! Needs a PostgreSQL server: `PASSERELLE_TEST_POSTGRES`, by default
 //! `postgres://postgres@127.0.0.1:5432/test`.
@@ -17,7 +19,7 @@ use store::postgres::testing::TempDatabase;
 use store::testsuite::{self, ALL};
 use store::{
     Channel, Cursor, LedgerQuery, ManualClock, ObjectQuery, PostgresStore, Provenance,
-    SignatureCheck, Store, StoreError, SyncCursor, VersionMatch,
+    SignatureCheck, SqliteStore, Store, StoreError, SyncCursor, VersionMatch,
 };
 
 async fn connect(db: &TempDatabase, clock: &ManualClock) -> Arc<dyn Store> {
@@ -26,6 +28,10 @@ async fn connect(db: &TempDatabase, clock: &ManualClock) -> Arc<dyn Store> {
             .await
             .unwrap(),
     )
+}
+
+fn sqlite(dir: &std::path::Path, clock: &ManualClock) -> Arc<dyn Store> {
+    Arc::new(SqliteStore::open(dir, Arc::new(clock.clone())).unwrap())
 }
 
 /// A plain connection to the test database, for what the store never does.
@@ -38,7 +44,7 @@ async fn raw(db: &TempDatabase) -> tokio_postgres::Client {
 }
 
 macro_rules! suite {
-    ($($name:ident),* $(,)?) => {
+    ($($name:ident),* $(,)?; two stores: $($pair:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
@@ -49,9 +55,20 @@ macro_rules! suite {
             }
         )*
 
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $pair() {
+                let (from_db, to_db) = (TempDatabase::new(), TempDatabase::new());
+                let clock = testsuite::clock();
+                let from = connect(&from_db, &clock).await;
+                let to = connect(&to_db, &clock).await;
+                testsuite::$pair(from.as_ref(), to.as_ref(), &clock).await;
+            }
+        )*
+
         #[test]
         fn every_behaviour_runs() {
-            let here = [$(stringify!($name)),*];
+            let here = [$(stringify!($name),)* $(stringify!($pair)),*];
             assert_eq!(here.as_slice(), ALL);
         }
     };
@@ -87,10 +104,73 @@ suite!(
     cursor_saved_with_ledger_append,
     cursor_saved_with_objects,
     sync_attempts_and_states,
+    leases_exclusive_and_expiring,
+    leases_concurrent,
     provenance_round_trip,
     account_partner_link,
     integrity_check,
+    restore_objects_exactly,
+    restore_ledger_follows_the_chain,
+    restore_accounts_statuses_and_sync_states;
+    two stores:
+    copy_whole_node,
+    copy_refuses_a_non_empty_target,
 );
+
+/// `passerelle migrate` goes both ways: a SQLite node copied into PostgreSQL reads back
+/// the same through every path, with nothing assigned anew.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_whole_node_from_sqlite_to_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TempDatabase::new();
+    let clock = testsuite::clock();
+    let from = sqlite(dir.path(), &clock);
+    let to = connect(&db, &clock).await;
+    testsuite::copy_whole_node(from.as_ref(), to.as_ref(), &clock).await;
+}
+
+/// … and a PostgreSQL node copied into SQLite too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_whole_node_from_postgres_to_sqlite() {
+    let db = TempDatabase::new();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = testsuite::clock();
+    let from = connect(&db, &clock).await;
+    let to = sqlite(dir.path(), &clock);
+    testsuite::copy_whole_node(from.as_ref(), to.as_ref(), &clock).await;
+}
+
+/// Two stores on one database (two processes, in effect: separate pools) race for one
+/// lease: exactly one wins, and the other sees it held until it expires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_stores_racing_for_a_lease_agree_on_one_holder() {
+    let db = TempDatabase::new();
+    let clock = testsuite::clock();
+    let stores = [connect(&db, &clock).await, connect(&db, &clock).await];
+    let ttl = std::time::Duration::from_secs(15);
+    let mut racers = Vec::new();
+    for n in 0..16 {
+        let store = Arc::clone(&stores[n % 2]);
+        racers.push(tokio::spawn(async move {
+            let holder = format!("process-{n}");
+            let won = store.try_lease("sync:paris", &holder, ttl).await.unwrap();
+            (holder, won)
+        }));
+    }
+    let mut winners = Vec::new();
+    for racer in racers {
+        let (holder, won) = racer.await.unwrap();
+        if won {
+            winners.push(holder);
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    for store in &stores {
+        let held = store.leases().await.unwrap();
+        assert_eq!(held.len(), 1);
+        assert_eq!(held[0].holder, winners[0]);
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn everything_survives_reconnecting() {

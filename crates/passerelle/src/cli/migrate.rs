@@ -22,7 +22,8 @@ Examples:
   passerelle migrate --from sqlite:/var/lib/passerelle/passerelle.db --to /srv/new-node
 
 A URL is sqlite:PATH, a path to a .db file, a data folder (its passerelle.db, created
-if absent), or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE.
+if absent), or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (a database that exists
+on the server; as a target it gets the schema, as a source it must hold a node).
 
 Stop the node first: the copy reads the source while it runs. The target must be empty:
 a store that holds anything (a collection, an account, a ledger entry…) is refused and
@@ -44,7 +45,8 @@ pub struct Args {
     /// The store to copy: sqlite:PATH, a .db file, a data folder, or postgres://….
     #[arg(long, value_name = "URL")]
     from: String,
-    /// The empty store to copy into (created if it is an absent SQLite file or folder).
+    /// The empty store to copy into (an absent SQLite file or folder is created; an
+    /// empty PostgreSQL database gets the schema).
     #[arg(long, value_name = "URL")]
     to: String,
 }

@@ -319,3 +319,28 @@ pub fn write(dir: &Path, name: &str, text: &str) -> String {
     std::fs::write(&path, text).expect("write file");
     path.to_str().expect("UTF-8 path").to_owned()
 }
+
+/// The test database's URL with a password in it, and that password: a server that
+/// trusts local connections ignores it, and it must never be printed.
+pub fn url_with_password(db: &store::postgres::testing::TempDatabase) -> (String, String) {
+    let url = db.url().to_owned();
+    let start = url.find("://").unwrap() + 3;
+    let authority_end = start + url[start..].find('/').unwrap();
+    match url[start..authority_end].rfind('@') {
+        Some(at) if url[start..start + at].contains(':') => {
+            let userinfo = &url[start..start + at];
+            let password = userinfo.split_once(':').unwrap().1.to_owned();
+            (url, password)
+        }
+        Some(at) => {
+            let password = "not-a-real-password-7f3a".to_owned();
+            let with = format!("{}:{password}{}", &url[..start + at], &url[start + at..]);
+            (with, password)
+        }
+        None => {
+            let password = "not-a-real-password-7f3a".to_owned();
+            let with = format!("{}postgres:{password}@{}", &url[..start], &url[start..]);
+            (with, password)
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! The ledger table in PostgreSQL: appends chained under the ledger's advisory lock
-//! ([`LEDGER_LOCK`]) inside the caller's transaction, and reads in `seq` order.
+//! ([`LEDGER_LOCK`]) inside the caller's transaction, restores of a copied chain under
+//! the same lock, and reads in `seq` order.
 
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
@@ -138,6 +139,31 @@ async fn insert(tx: &Transaction<'_>, entries: &[LedgerEntry]) -> Result<()> {
         &hashes,
     ];
     tx.execute(&stmt, &params).await?;
+    Ok(())
+}
+
+/// Appends entries read from another store exactly as they are, in one transaction
+/// under the ledger's advisory lock (as appends take it), each checked against the
+/// entry before it with [`LedgerEntry::check_follows`]; the first that does not follow
+/// refuses the whole batch.
+pub async fn restore(
+    client: &mut deadpool_postgres::Object,
+    entries: Vec<LedgerEntry>,
+) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LEDGER_LOCK])
+        .await?;
+    let head = head(&tx).await?;
+    let mut prev = head.as_ref();
+    for entry in &entries {
+        entry.check_follows(prev)?;
+        prev = Some(entry);
+    }
+    insert(&tx, &entries).await?;
+    tx.commit().await?;
     Ok(())
 }
 

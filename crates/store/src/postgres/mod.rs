@@ -10,12 +10,18 @@
 //! 2. the ledger's advisory lock ([`LEDGER_LOCK`], `pg_advisory_xact_lock`) before the
 //!    last entry is read and the next ones chained after it.
 //!
+//! Restoring a copy takes the same locks as the writes it stands in for: restored
+//! object versions the collection's row, a restored ledger the advisory lock. Leases
+//! take no lock of ours: each is one upsert on its own row (`leases.rs`).
+//!
 //! Durability is PostgreSQL's: a commit returns once its WAL is flushed
 //! (`synchronous_commit`, `on` by default; never turned off here).
 
 mod accounts;
 mod collections;
+mod dump;
 mod integrity;
+mod leases;
 mod ledger;
 mod migrate;
 mod objects;

@@ -1,11 +1,13 @@
 //! Object versions in PostgreSQL: batch insert (one statement per batch, its columns as
 //! arrays) with the first/last flags kept right, paged queries that return stored bytes
-//! untouched, and deletes.
+//! untouched, and deletes; for a whole-node copy, versions read with every column
+//! (`dump`) and written back as they were (`restore`, through the same insert path).
 //!
 //! Every write locks the collection's row first (see the `postgres` module doc), so
 //! what a batch reads of an object's versions cannot change before it commits, and
 //! the unique index on (collection, id, version) is a last guard rather than the rule.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use deadpool_postgres::{GenericClient, Transaction};
@@ -14,6 +16,7 @@ use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::{collections, ledger, sync};
+use crate::dump::{StoredVersion, tlp_from_text};
 use crate::error::{Result, StoreError};
 use crate::ledger::{Direction, NewLedgerEntry, RULE_LOCAL_DELETE, RULE_RECEIVED, sha256_hex};
 use crate::object::{AddOutcome, ManifestRecord, NewObject, ObjectRecord, Provenance, Version};
@@ -54,25 +57,23 @@ impl IdState {
 }
 
 /// One row the batch inserts; its flags are set once the whole batch is known.
-struct NewRow {
+/// Added objects share their batch's provenance; restored versions bring their own.
+struct NewRow<'p> {
     object: NewObject,
     version: Version,
     date_added: i64,
+    provenance: Cow<'p, Provenance>,
 }
 
-/// Reads what is stored of the batch's ids, in two statements: every version, and the
-/// newest bytes of the ids that need them.
+/// Reads what is stored of the batch's `ids` (distinct), in two statements: every
+/// version, and the newest bytes of the stored ones among `needs_bytes` (the ids the
+/// batch holds an object without a version for).
 async fn stored_state(
     tx: &Transaction<'_>,
     seq: i64,
-    objects: &[NewObject],
+    ids: &[&str],
+    needs_bytes: &HashSet<&str>,
 ) -> Result<HashMap<String, IdState>> {
-    let ids: Vec<&str> = objects
-        .iter()
-        .map(|o| o.id.as_str())
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
     let mut state: HashMap<String, IdState> = HashMap::with_capacity(ids.len());
     let stmt = tx
         .prepare_cached(
@@ -94,12 +95,10 @@ async fn stored_state(
         held.stored_oldest = held.versions.iter().map(|k| k.version.clone()).min();
         held.stored_newest_spec = held.versions.iter().map(|k| k.spec_version.clone()).max();
     }
-    let unversioned: Vec<&str> = objects
+    let unversioned: Vec<&str> = needs_bytes
         .iter()
-        .filter(|o| o.version.is_none() && state.contains_key(&o.id))
-        .map(|o| o.id.as_str())
-        .collect::<HashSet<_>>()
-        .into_iter()
+        .copied()
+        .filter(|id| state.contains_key(*id))
         .collect();
     if !unversioned.is_empty() {
         let stmt = tx
@@ -133,12 +132,21 @@ pub async fn add(
     let tx = client.transaction().await?;
     let (seq, mut last) = collections::lock(&tx, collection).await?;
     let now = clock.now().0;
-    let mut state = stored_state(&tx, seq, &objects).await?;
     let needs_bytes: HashSet<String> = objects
         .iter()
         .filter(|o| o.version.is_none())
         .map(|o| o.id.clone())
         .collect();
+    let mut state = {
+        let ids: Vec<&str> = objects
+            .iter()
+            .map(|o| o.id.as_str())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let needs_bytes: HashSet<&str> = needs_bytes.iter().map(String::as_str).collect();
+        stored_state(&tx, seq, &ids, &needs_bytes).await?
+    };
     let mut outcomes = Vec::with_capacity(objects.len());
     let mut rows: Vec<NewRow> = Vec::new();
     for object in objects {
@@ -196,9 +204,10 @@ pub async fn add(
             object,
             version,
             date_added,
+            provenance: Cow::Borrowed(provenance),
         });
     }
-    insert_rows(&tx, seq, provenance, &rows, &state).await?;
+    insert_rows(&tx, seq, &rows, &state).await?;
     tx.execute(
         "UPDATE collections SET last_date_added = $1 WHERE seq = $2",
         &[&last, &seq],
@@ -236,13 +245,136 @@ pub async fn add(
     Ok(outcomes)
 }
 
+/// Stores versions read from another store exactly as they are, in one transaction
+/// that locks the collection's row first (as adds do): each after the collection's
+/// last `date_added` ([`StoredVersion::check_after`]), none already stored, through the
+/// one insert path ([`insert_rows`]); the collection's last `date_added` then follows
+/// them, raised to `last_date_added` when given and later. No ledger entry is written.
+pub async fn restore(
+    client: &mut deadpool_postgres::Object,
+    collection: Uuid,
+    versions: Vec<StoredVersion>,
+    last_date_added: Option<Micros>,
+) -> Result<()> {
+    let tx = client.transaction().await?;
+    let (seq, mut last) = collections::lock(&tx, collection).await?;
+    let mut state = {
+        let ids: Vec<&str> = versions
+            .iter()
+            .map(|v| v.id.as_str())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        stored_state(&tx, seq, &ids, &HashSet::new()).await?
+    };
+    let mut rows = Vec::with_capacity(versions.len());
+    for stored in versions {
+        stored.check_after(collection, Micros(last))?;
+        let held = state.entry(stored.id.clone()).or_default();
+        if held
+            .versions
+            .iter()
+            .any(|k| k.version == stored.version.normalised())
+        {
+            return Err(stored.already_stored(collection));
+        }
+        held.versions.push(Known {
+            version: stored.version.normalised().to_owned(),
+            text: stored.version.as_str().to_owned(),
+            date_added: stored.date_added.0,
+            spec_version: stored.spec_version.clone(),
+        });
+        last = stored.date_added.0;
+        rows.push(NewRow {
+            object: NewObject {
+                id: stored.id,
+                object_type: stored.object_type,
+                spec_version: stored.spec_version,
+                version: Some(stored.version.clone()),
+                created: stored.created,
+                modified: stored.modified,
+                revoked: stored.revoked,
+                tlp: stored.tlp,
+                created_by_ref: stored.created_by_ref,
+                media_type: stored.media_type,
+                bytes: stored.bytes,
+            },
+            version: stored.version,
+            date_added: stored.date_added.0,
+            provenance: Cow::Owned(stored.provenance),
+        });
+    }
+    insert_rows(&tx, seq, &rows, &state).await?;
+    if let Some(mark) = last_date_added {
+        last = last.max(mark.0);
+    }
+    let stmt = tx
+        .prepare_cached("UPDATE collections SET last_date_added = $1 WHERE seq = $2")
+        .await?;
+    tx.execute(&stmt, &[&last, &seq]).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Up to `limit` versions of a collection added after `after`, in `date_added` order,
+/// with every column, through the (collection, date_added) index.
+pub async fn dump(
+    client: &impl GenericClient,
+    collection: Uuid,
+    after: Option<Micros>,
+    limit: usize,
+) -> Result<Vec<StoredVersion>> {
+    if limit == 0 {
+        return Err(StoreError::Invalid("limit must be at least 1".into()));
+    }
+    let seq = collections::seq(client, collection).await?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let stmt = client
+        .prepare_cached(
+            "SELECT id, type, spec_version, version, version_text, date_added, created, \
+               modified, revoked, tlp, created_by_ref, media_type, provenance_kind, \
+               provenance_name, provenance_detail, bytes \
+             FROM objects WHERE collection = $1 AND date_added > $2 \
+             ORDER BY date_added LIMIT $3",
+        )
+        .await?;
+    let after = after.map_or(i64::MIN, |m| m.0);
+    client
+        .query(&stmt, &[&seq, &after, &limit])
+        .await?
+        .iter()
+        .map(|row| {
+            // `created` and `modified` are kept normalised only.
+            let normalised = |text: String| Version::from_stored(text.clone(), text);
+            let tlp: Option<String> = row.try_get(9)?;
+            let kind: String = row.try_get(12)?;
+            let detail: Option<String> = row.try_get(14)?;
+            Ok(StoredVersion {
+                id: row.try_get(0)?,
+                object_type: row.try_get(1)?,
+                spec_version: row.try_get(2)?,
+                version: Version::from_stored(row.try_get(3)?, row.try_get(4)?),
+                date_added: Micros(row.try_get(5)?),
+                created: row.try_get::<_, Option<String>>(6)?.map(normalised),
+                modified: row.try_get::<_, Option<String>>(7)?.map(normalised),
+                revoked: row.try_get(8)?,
+                tlp: tlp.as_deref().map(tlp_from_text).transpose()?,
+                created_by_ref: row.try_get(10)?,
+                media_type: row.try_get(11)?,
+                provenance: Provenance::from_stored(&kind, row.try_get(13)?, detail.as_deref())?,
+                bytes: row.try_get(15)?,
+            })
+        })
+        .collect()
+}
+
 /// Clears the flags stored versions lost to the batch, then inserts the batch's rows in
-/// one statement with their flags from the final state of each id.
+/// one statement with their flags from the final state of each id: the one insert
+/// path, for added objects and restored versions alike.
 async fn insert_rows(
     tx: &Transaction<'_>,
     seq: i64,
-    provenance: &Provenance,
-    rows: &[NewRow],
+    rows: &[NewRow<'_>],
     state: &HashMap<String, IdState>,
 ) -> Result<()> {
     if rows.is_empty() {
@@ -331,6 +463,9 @@ async fn insert_rows(
     let mut latests = Vec::with_capacity(n);
     let mut latest_specs = Vec::with_capacity(n);
     let mut bytes: Vec<&[u8]> = Vec::with_capacity(n);
+    let mut kinds = Vec::with_capacity(n);
+    let mut names = Vec::with_capacity(n);
+    let mut details = Vec::with_capacity(n);
     for row in rows {
         let object = &row.object;
         let Some(fin) = finals.get(object.id.as_str()) else {
@@ -355,6 +490,9 @@ async fn insert_rows(
         latests.push(row.version.normalised() == fin.newest);
         latest_specs.push(object.spec_version == fin.newest_spec);
         bytes.push(&object.bytes);
+        kinds.push(row.provenance.kind());
+        names.push(row.provenance.name());
+        details.push(row.provenance.detail());
     }
     let stmt = tx
         .prepare_cached(
@@ -364,22 +502,22 @@ async fn insert_rows(
                provenance_detail, bytes) \
              SELECT $1, u.id, u.type, u.spec_version, u.version, u.version_text, \
                u.date_added, u.created, u.modified, u.revoked, u.tlp, u.created_by_ref, \
-               u.media_type, u.is_first, u.is_latest, u.is_latest_spec, $2, $3, $4, u.b \
-             FROM UNNEST($5::text[], $6::text[], $7::text[], \
-               $8::text[], $9::text[], $10::bigint[], $11::text[], $12::text[], \
-               $13::boolean[], $14::text[], $15::text[], $16::text[], $17::boolean[], \
-               $18::boolean[], $19::boolean[], $20::bytea[]) \
-               AS u(id, type, spec_version, version, version_text, date_added, created, \
-                 modified, revoked, tlp, created_by_ref, media_type, is_first, is_latest, \
-                 is_latest_spec, b)",
+               u.media_type, u.is_first, u.is_latest, u.is_latest_spec, u.kind, u.name, \
+               u.detail, u.b \
+             FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], \
+               $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[], \
+               $12::text[], $13::boolean[], $14::text[], $15::text[], $16::text[], \
+               $17::boolean[], $18::boolean[], $19::boolean[], $20::bytea[]) \
+               AS u(kind, name, detail, id, type, spec_version, version, version_text, \
+                 date_added, created, modified, revoked, tlp, created_by_ref, media_type, \
+                 is_first, is_latest, is_latest_spec, b)",
         )
         .await?;
-    let (kind, name, detail) = (provenance.kind(), provenance.name(), provenance.detail());
     let params: [&(dyn ToSql + Sync); 20] = [
         &seq,
-        &kind,
-        &name,
-        &detail,
+        &kinds,
+        &names,
+        &details,
         &ids,
         &types,
         &spec_versions,

@@ -1,17 +1,24 @@
 //! [`Store`] for [`PostgresStore`]: each method takes a pooled connection and calls the
 //! table module that holds the SQL; writes that must be atomic are one transaction there.
 
+use std::time::Duration;
+
 use uuid::Uuid;
 
-use super::{PostgresStore, accounts, collections, integrity, ledger, objects, statuses, sync};
+use super::{
+    PostgresStore, accounts, collections, dump, integrity, leases, ledger, objects, statuses, sync,
+};
 use crate::account::{Account, Grant, NewAccount, NewToken, Rights, TokenHash, TokenInfo};
 use crate::collection::{Collection, CollectionCount, NewCollection};
+use crate::dump::{AccountRecord, CollectionRecord, StoredVersion};
 use crate::health::IntegrityReport;
+use crate::lease::Lease;
 use crate::ledger::{LedgerEntry, LedgerQuery, NewLedgerEntry};
 use crate::object::{AddOutcome, ManifestRecord, NewObject, ObjectRecord, Provenance, Version};
 use crate::partner::{Channel, SyncCursor, SyncState};
 use crate::query::{DeleteFilter, ObjectQuery, Page};
 use crate::status::Status;
+use crate::time::Micros;
 use crate::{Store, StoreFuture};
 
 impl Store for PostgresStore {
@@ -183,6 +190,25 @@ impl Store for PostgresStore {
         Box::pin(async move { sync::list(&self.client().await?).await })
     }
 
+    fn try_lease<'a>(
+        &'a self,
+        name: &'a str,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            leases::try_take(&self.client().await?, self.clock.now(), name, holder, ttl).await
+        })
+    }
+
+    fn release_lease<'a>(&'a self, name: &'a str, holder: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move { leases::release(&self.client().await?, name, holder).await })
+    }
+
+    fn leases(&self) -> StoreFuture<'_, Vec<Lease>> {
+        Box::pin(async move { leases::in_force(&self.client().await?, self.clock.now()).await })
+    }
+
     fn create_status<'a>(&'a self, status: &'a Status) -> StoreFuture<'a, ()> {
         Box::pin(async move { statuses::create(&self.client().await?, status).await })
     }
@@ -282,5 +308,62 @@ impl Store for PostgresStore {
         Box::pin(
             async move { accounts::grants_on_collection(&self.client().await?, collection).await },
         )
+    }
+
+    fn dump_collections(&self) -> StoreFuture<'_, Vec<CollectionRecord>> {
+        Box::pin(async move { dump::collections(&self.client().await?).await })
+    }
+
+    fn restore_collection(&self, collection: Collection) -> StoreFuture<'_, ()> {
+        Box::pin(async move { dump::restore_collection(&self.client().await?, &collection).await })
+    }
+
+    fn dump_objects(
+        &self,
+        collection: Uuid,
+        after: Option<Micros>,
+        limit: usize,
+    ) -> StoreFuture<'_, Vec<StoredVersion>> {
+        Box::pin(
+            async move { objects::dump(&self.client().await?, collection, after, limit).await },
+        )
+    }
+
+    fn restore_objects(
+        &self,
+        collection: Uuid,
+        versions: Vec<StoredVersion>,
+        last_date_added: Option<Micros>,
+    ) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let mut client = self.client().await?;
+            objects::restore(&mut client, collection, versions, last_date_added).await
+        })
+    }
+
+    fn statuses(&self, after: Option<Uuid>, limit: usize) -> StoreFuture<'_, Vec<Status>> {
+        Box::pin(async move { statuses::list(&self.client().await?, after, limit).await })
+    }
+
+    fn dump_accounts(&self) -> StoreFuture<'_, Vec<AccountRecord>> {
+        Box::pin(async move { dump::accounts(&self.client().await?).await })
+    }
+
+    fn restore_account(&self, account: AccountRecord) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let mut client = self.client().await?;
+            dump::restore_account(&mut client, &account).await
+        })
+    }
+
+    fn restore_sync_state(&self, state: SyncState) -> StoreFuture<'_, ()> {
+        Box::pin(async move { dump::restore_sync_state(&self.client().await?, &state).await })
+    }
+
+    fn restore_ledger(&self, entries: Vec<LedgerEntry>) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let mut client = self.client().await?;
+            ledger::restore(&mut client, entries).await
+        })
     }
 }

@@ -186,31 +186,14 @@ pub fn restore_objects(
     {
         let mut inserter = Inserter::new(&tx)?;
         for stored in &versions {
-            let named = || {
-                format!(
-                    "{} {} of collection {collection}",
-                    stored.id, stored.version
-                )
-            };
-            if stored.date_added.0 <= last {
-                return Err(StoreError::Invalid(format!(
-                    "object version {}: its date_added {} is not after the collection's last \
-                     one ({})",
-                    named(),
-                    stored.date_added,
-                    Micros(last)
-                )));
-            }
+            stored.check_after(collection, Micros(last))?;
             let hash = id_hash(&stored.id);
             let existing = inserter.existing(seq, hash, &stored.id)?;
             if existing
                 .iter()
                 .any(|e| e.version == stored.version.normalised())
             {
-                return Err(StoreError::Conflict(format!(
-                    "object version {} is already stored",
-                    named()
-                )));
+                return Err(stored.already_stored(collection));
             }
             let detail = stored.provenance.detail();
             inserter.insert(

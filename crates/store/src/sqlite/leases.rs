@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior, params};
 
-use crate::error::{Result, StoreError};
-use crate::lease::Lease;
+use crate::error::Result;
+use crate::lease::{self, Lease};
 use crate::time::Micros;
 
 /// Takes or renews `name` for `holder` until `now + ttl` if it is free, expired at
@@ -18,14 +18,7 @@ pub fn try_take(
     holder: &str,
     ttl: Duration,
 ) -> Result<bool> {
-    check(name, holder)?;
-    if ttl.is_zero() {
-        return Err(StoreError::Invalid(format!(
-            "lease {name:?}: the time to live must be more than zero"
-        )));
-    }
-    let ttl = i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX);
-    let expires = now.0.saturating_add(ttl);
+    let expires = lease::expiry(name, holder, now, ttl)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // The upsert's WHERE leaves a lease held by another, unexpired holder as it is,
     // and then nothing changes: the row count says who won.
@@ -36,14 +29,14 @@ pub fn try_take(
                holder = excluded.holder, expires = excluded.expires \
              WHERE leases.holder = excluded.holder OR leases.expires <= ?4",
         )?
-        .execute(params![name, holder, expires, now.0])?;
+        .execute(params![name, holder, expires.0, now.0])?;
     tx.commit()?;
     Ok(changed == 1)
 }
 
 /// Frees `name` if `holder` holds it.
 pub fn release(conn: &mut Connection, name: &str, holder: &str) -> Result<()> {
-    check(name, holder)?;
+    lease::check_names(name, holder)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.prepare_cached("DELETE FROM leases WHERE name = ?1 AND holder = ?2")?
         .execute(params![name, holder])?;
@@ -66,13 +59,4 @@ pub fn in_force(conn: &Connection, now: Micros) -> Result<Vec<Lease>> {
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(leases)
-}
-
-fn check(name: &str, holder: &str) -> Result<()> {
-    if name.is_empty() || holder.is_empty() {
-        return Err(StoreError::Invalid(format!(
-            "a lease needs a name and a holder (name {name:?}, holder {holder:?})"
-        )));
-    }
-    Ok(())
 }
