@@ -50,6 +50,8 @@ pub mod query;
 pub mod sqlite;
 pub mod status;
 #[cfg(feature = "testsuite")]
+pub mod test_backend;
+#[cfg(feature = "testsuite")]
 pub mod testsuite;
 pub mod time;
 

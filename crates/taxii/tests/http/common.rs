@@ -1,5 +1,6 @@
-//! A TAXII node started in-process on a SQLite store in a temporary folder,
-//! with accounts for every permission case, and a client for it.
+//! A TAXII node started in-process on a fresh store of the test backend (SQLite in a
+//! temporary folder, or with `PASSERELLE_TEST_BACKEND=postgres` a PostgreSQL database
+//! of its own), with accounts for every permission case, and a client for it.
 
 // Test and measurement code: a failed step should stop with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -10,7 +11,9 @@ use std::sync::Arc;
 
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
-use store::{NewAccount, NewCollection, NewToken, Rights, SqliteStore, Store, SystemClock};
+use store::postgres::testing::TempDatabase;
+use store::test_backend::fresh_store;
+use store::{NewAccount, NewCollection, NewToken, Rights, Store, SystemClock};
 use taxii::partner::PartnerGate;
 use taxii::{AppState, Settings};
 use tokio::sync::oneshot;
@@ -33,6 +36,7 @@ pub struct Node {
     pub nobody: String,
     shutdown: Option<oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
+    _database: Option<TempDatabase>,
 }
 
 pub async fn token_for(store: &Arc<dyn Store>, name: &str, admin: bool) -> String {
@@ -85,7 +89,7 @@ impl Node {
     pub async fn start_full(settings: Settings, gate: Option<Arc<dyn PartnerGate>>) -> Node {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(SystemClock);
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path(), clock.clone()).unwrap());
+        let (store, database) = fresh_store(dir.path(), clock.clone()).await;
         let c1 = Uuid::new_v4();
         let c2 = Uuid::new_v4();
         for (id, title, alias) in [(c1, "Intel", Some("intel")), (c2, "Drop box", None)] {
@@ -174,6 +178,7 @@ impl Node {
             nobody,
             shutdown: Some(tx),
             _dir: dir,
+            _database: database,
         }
     }
 
