@@ -8,14 +8,22 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::thread::JoinHandle;
+
+use store::postgres::testing::TempDatabase;
+use store::test_backend::{TestBackend, test_backend};
+use store::{PostgresStore, SqliteStore, Store, SystemClock};
 
 pub const TAXII: &str = "application/taxii+json;version=2.1";
 
-/// A `passerelle` command with a clean environment for its settings.
+/// A `passerelle` command with a clean environment for its settings, on the test
+/// backend: with `PASSERELLE_TEST_BACKEND=postgres`, the node of its `--data` folder
+/// is given that folder's PostgreSQL database (`PASSERELLE__STORE__URL`), so the
+/// same test runs on either backend.
 pub fn command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_passerelle"));
     command.args(args);
@@ -24,7 +32,68 @@ pub fn command(args: &[&str]) -> Command {
             command.env_remove(name);
         }
     }
+    if let Some(url) = data_arg(args).and_then(|data| postgres_url_for(&data)) {
+        command.env("PASSERELLE__STORE__URL", url);
+    }
     command
+}
+
+/// The value of `--data DIR` (or `--data=DIR`) in `args`.
+fn data_arg(args: &[&str]) -> Option<PathBuf> {
+    args.iter().enumerate().find_map(|(i, arg)| match arg.strip_prefix("--data") {
+        Some("") => args.get(i + 1).map(PathBuf::from),
+        Some(rest) => rest.strip_prefix('=').map(PathBuf::from),
+        None => None,
+    })
+}
+
+/// The databases of the data folders this test process named, by folder. Never
+/// dropped (a static): the test command drops what is left of `passerelle_test_*`
+/// after the PostgreSQL pass (`scripts/test.sh`).
+static DATABASES: LazyLock<Mutex<HashMap<PathBuf, TempDatabase>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// With `PASSERELLE_TEST_BACKEND=postgres`, the URL of `data`'s PostgreSQL database:
+/// the one its `passerelle.toml` names (`[store] url`, as the demo writes), else
+/// one created for this folder on first use. `None` on SQLite.
+pub fn postgres_url_for(data: &Path) -> Option<String> {
+    if test_backend() != TestBackend::Postgres {
+        return None;
+    }
+    if let Some(url) = configured_url(data) {
+        return Some(url);
+    }
+    let mut databases = DATABASES.lock().unwrap();
+    let database = databases
+        .entry(data.to_path_buf())
+        .or_insert_with(TempDatabase::new);
+    Some(database.url().to_owned())
+}
+
+/// A `url = "postgres…"` line of `data`'s config file.
+fn configured_url(data: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(data.join("passerelle.toml")).ok()?;
+    text.lines().find_map(|line| {
+        let value = line.trim().strip_prefix("url")?.trim().strip_prefix('=')?;
+        let value = value.trim().trim_matches('"');
+        value.starts_with("postgres").then(|| value.to_owned())
+    })
+}
+
+/// The store of the node in `data` on the test backend (its `passerelle.db`, or its
+/// PostgreSQL database), for tests that read a node's state directly.
+pub async fn open_store(data: &Path) -> Arc<dyn Store> {
+    match postgres_url_for(data) {
+        Some(url) => Arc::new(
+            PostgresStore::connect_existing(&url, Arc::new(SystemClock))
+                .await
+                .unwrap_or_else(|e| panic!("open the database of {}: {e}", data.display())),
+        ),
+        None => Arc::new(
+            SqliteStore::open(data, Arc::new(SystemClock))
+                .unwrap_or_else(|e| panic!("open the database of {}: {e}", data.display())),
+        ),
+    }
 }
 
 /// Runs `passerelle` to completion, with `stdin` as its input.
