@@ -6,9 +6,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -40,11 +40,13 @@ pub fn command(args: &[&str]) -> Command {
 
 /// The value of `--data DIR` (or `--data=DIR`) in `args`.
 fn data_arg(args: &[&str]) -> Option<PathBuf> {
-    args.iter().enumerate().find_map(|(i, arg)| match arg.strip_prefix("--data") {
-        Some("") => args.get(i + 1).map(PathBuf::from),
-        Some(rest) => rest.strip_prefix('=').map(PathBuf::from),
-        None => None,
-    })
+    args.iter()
+        .enumerate()
+        .find_map(|(i, arg)| match arg.strip_prefix("--data") {
+            Some("") => args.get(i + 1).map(PathBuf::from),
+            Some(rest) => rest.strip_prefix('=').map(PathBuf::from),
+            None => None,
+        })
 }
 
 /// The databases of the data folders this test process named, by folder. Never
@@ -209,6 +211,11 @@ impl Server {
             stderr,
             stderr_reader: Some(stderr_reader),
         }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Sends SIGTERM and waits for the process to exit; returns its status and all of stderr.
