@@ -68,7 +68,7 @@ pub fn postgres_url_for(data: &Path) -> Option<String> {
     let mut databases = DATABASES.lock().unwrap();
     let database = databases
         .entry(data.to_path_buf())
-        .or_insert_with(TempDatabase::new);
+        .or_default();
     Some(database.url().to_owned())
 }
 
