@@ -171,12 +171,11 @@ fn two_processes_on_one_database_serve_as_one_node() {
     assert!(verified.starts_with("ledger OK"), "{verified}");
 }
 
-/// A node made by `passerelle init` with `env`: folder, identity, public key, token.
+/// A node made by `passerelle init` with `env`: folder, identity, public key.
 struct Node {
     dir: PathBuf,
     identity: String,
     public_key: String,
-    token: String,
 }
 
 impl Node {
@@ -198,7 +197,6 @@ impl Node {
                 .and_then(|rest| rest.split(';').next())
                 .unwrap()
                 .to_owned(),
-            token: token_in(&out),
             dir,
         }
     }
