@@ -17,7 +17,8 @@ pub enum StoreError {
     /// The thing to create already exists (an account name, a collection id or alias, a token name).
     #[error("conflict: {0}")]
     Conflict(String),
-    /// The request is malformed: a garbage cursor, a zero limit, too many filter values.
+    /// The request is malformed: a garbage cursor, a zero limit, too many filter values;
+    /// on PostgreSQL, text to store holding a NUL (U+0000), naming the field.
     #[error("invalid: {0}")]
     Invalid(String),
     /// The database file was written by a newer Passerelle; this one refuses to touch it.

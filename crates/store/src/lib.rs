@@ -27,6 +27,22 @@
 //!   methods write `date_added`, creation times, token hashes and ledger entries as given.
 //! - A lease ([`lease`]) has at most one holder at a time, decided in one write
 //!   transaction by the store's clock ([`Store::try_lease`]).
+//! - A lookup by a key holding U+0000 (NUL) finds nothing: [`StoreError::NotFound`], an
+//!   empty page, no match, no cursor; in a list of filter values (`ids`, `types`,
+//!   `spec_versions`) only that value matches nothing.
+//!
+//! # Where the backends differ: text holding U+0000 (NUL)
+//! PostgreSQL's `text` cannot hold NUL; SQLite stores it like any other character. So
+//! a write of text holding one (an account, token, collection, lease or partner name,
+//! a password hash, a sync cursor, a provenance name, a ledger entry's text, a status's
+//! account) is stored exactly by SQLite and refused by PostgreSQL with
+//! [`StoreError::Invalid`] naming the field (`account name contains a NUL character
+//! …`), which writes nothing. Messages are recorded by both: a status's details exactly
+//! (one JSON text, which escapes NUL), and the error of [`Store::record_sync_attempt`]
+//! and a partner's signer in a [`Provenance::Partner`] (whatever a partner sends) with
+//! each NUL as U+FFFD on PostgreSQL. What a TAXII request brings (a collection in the
+//! path, `match[...]` values, an HTTP Basic user name) is only looked up, or validated
+//! before it is written, so no request fails on a NUL on either backend.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::future::Future;
@@ -222,7 +238,8 @@ pub trait Store: Send + Sync {
     fn set_sync_cursor(&self, cursor: SyncCursor) -> StoreFuture<'_, ()>;
 
     /// Records an attempt at one exchange, now: `Ok(objects moved)` sets `last_success`,
-    /// clears `last_error` and adds to `objects`; `Err(message)` sets `last_error`.
+    /// clears `last_error` and adds to `objects`; `Err(message)` sets `last_error`
+    /// (PostgreSQL stores each NUL in it as U+FFFD, see the crate doc).
     fn record_sync_attempt<'a>(
         &'a self,
         partner: &'a str,

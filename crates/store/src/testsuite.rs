@@ -59,6 +59,8 @@ pub const ALL: &[&str] = &[
     "leases_concurrent",
     "provenance_round_trip",
     "account_partner_link",
+    "keys_with_a_nul_find_nothing",
+    "text_with_a_nul_is_stored_or_refused",
     "integrity_check",
     "restore_objects_exactly",
     "restore_ledger_follows_the_chain",
@@ -3558,4 +3560,557 @@ pub async fn restore_accounts_statuses_and_sync_states(store: &dyn Store, clock:
     };
     store.restore_sync_state(replaced.clone()).await.unwrap();
     assert_eq!(store.sync_states().await.unwrap(), vec![replaced]);
+}
+
+/// A lookup whose key holds a NUL (U+0000) finds nothing, whatever the backend can store
+/// (PostgreSQL's `text` cannot hold one): not found, an empty page, no match; in a list
+/// of filter values only that value matches nothing. Nothing else changes.
+pub async fn keys_with_a_nul_find_nothing(store: &dyn Store, _clock: &ManualClock) {
+    let c = Uuid::from_u128(0xc011);
+    store
+        .create_collection(NewCollection {
+            id: c,
+            title: "intel".into(),
+            description: None,
+            alias: Some("intel".into()),
+        })
+        .await
+        .unwrap();
+    let added = store
+        .add_objects(
+            c,
+            &account(),
+            vec![indicator(1, &modified(0)), indicator(2, &modified(0))],
+        )
+        .await
+        .unwrap();
+    let version = match &added[0] {
+        AddOutcome::Added { version, .. } => version.clone(),
+        other => panic!("{other:?}"),
+    };
+    store
+        .create_account(NewAccount {
+            name: "alice".into(),
+            admin: false,
+        })
+        .await
+        .unwrap();
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".to_owned();
+    store
+        .set_password_hash("alice", Some(hash.clone()))
+        .await
+        .unwrap();
+    let token = |name: &str, byte: u8| NewToken {
+        name: name.into(),
+        hash: TokenHash([byte; 32]),
+    };
+    store.add_token("alice", token("t1", 1)).await.unwrap();
+    let read = Rights {
+        read: true,
+        write: false,
+    };
+    store.set_rights("alice", c, read).await.unwrap();
+    store
+        .set_sync_cursor(SyncCursor {
+            partner: "paris".into(),
+            collection: "c1".into(),
+            direction: Channel::Pull,
+            cursor: "after-1".into(),
+        })
+        .await
+        .unwrap();
+    let ttl = Duration::from_secs(15);
+    assert!(store.try_lease("sync:paris", "h1", ttl).await.unwrap());
+    store
+        .append_ledger(vec![disclosed(c, "paris", 1)], None)
+        .await
+        .unwrap();
+
+    // Collections, by alias or id.
+    for key in ["intel\0", "\0", "in\0tel", &format!("{c}\0")] {
+        let found = store.find_collection(key).await;
+        assert!(
+            matches!(
+                found,
+                Err(StoreError::NotFound {
+                    what: "collection",
+                    ..
+                })
+            ),
+            "{key:?}: {found:?}"
+        );
+    }
+
+    // Accounts, their tokens and rights.
+    let no_account = |what: &str, result: crate::Result<()>| {
+        assert!(
+            matches!(
+                result,
+                Err(StoreError::NotFound {
+                    what: "account",
+                    ..
+                })
+            ),
+            "{what}: {result:?}"
+        );
+    };
+    for name in ["alice\0", "\0alice", "\0"] {
+        no_account("get_account", store.get_account(name).await.map(drop));
+        no_account("password_hash", store.password_hash(name).await.map(drop));
+        no_account("set_admin", store.set_admin(name, true).await);
+        no_account(
+            "set_password_hash",
+            store.set_password_hash(name, None).await,
+        );
+        no_account(
+            "set_account_partner",
+            store.set_account_partner(name, None).await,
+        );
+        no_account("list_tokens", store.list_tokens(name).await.map(drop));
+        no_account(
+            "add_token",
+            store.add_token(name, token("t2", 2)).await.map(drop),
+        );
+        no_account("revoke_token", store.revoke_token(name, "t1").await);
+        no_account("rights", store.rights(name, c).await.map(drop));
+        no_account("set_rights", store.set_rights(name, c, read).await);
+        no_account("revoke_rights", store.revoke_rights(name, c).await);
+        no_account(
+            "grants_of_account",
+            store.grants_of_account(name).await.map(drop),
+        );
+        no_account("delete_account", store.delete_account(name).await);
+    }
+    let revoked = store.revoke_token("alice", "t1\0").await;
+    assert!(
+        matches!(revoked, Err(StoreError::NotFound { what: "token", .. })),
+        "{revoked:?}"
+    );
+    let alice = store.get_account("alice").await.unwrap();
+    assert!(!alice.admin && alice.has_password && alice.partner.is_none());
+    assert_eq!(store.password_hash("alice").await.unwrap(), Some(hash));
+    let tokens: Vec<String> = store
+        .list_tokens("alice")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(tokens, ["t1"]);
+    assert_eq!(store.rights("alice", c).await.unwrap(), read);
+    assert_eq!(store.list_accounts().await.unwrap().len(), 1);
+
+    // Sync cursors, leases, the ledger by partner.
+    for (partner, collection) in [("paris\0", "c1"), ("paris", "c1\0"), ("\0", "\0")] {
+        assert_eq!(
+            store
+                .sync_cursor(partner, collection, Channel::Pull)
+                .await
+                .unwrap(),
+            None,
+            "{partner:?} {collection:?}"
+        );
+    }
+    assert_eq!(
+        store
+            .sync_cursor("paris", "c1", Channel::Pull)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("after-1")
+    );
+    store.release_lease("sync:paris\0", "h1").await.unwrap();
+    store.release_lease("sync:paris", "h1\0").await.unwrap();
+    let leases: Vec<(String, String)> = store
+        .leases()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.name, l.holder))
+        .collect();
+    assert_eq!(leases, [("sync:paris".to_owned(), "h1".to_owned())]);
+    let by_partner = |partner: &str| LedgerQuery {
+        partner: Some(partner.into()),
+        ..LedgerQuery::default()
+    };
+    assert!(
+        store
+            .ledger(&by_partner("paris\0"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.ledger(&by_partner("paris")).await.unwrap().len(), 1);
+
+    // Objects: filters, one object's versions, deletes, provenance.
+    let ids_of = |query: ObjectQuery| async move {
+        let page = store.objects(c, &query).await.unwrap();
+        let manifest = store.manifest(c, &query).await.unwrap();
+        let ids: Vec<String> = page.records.into_iter().map(|r| r.id).collect();
+        let manifest_ids: Vec<String> = manifest.records.into_iter().map(|r| r.id).collect();
+        assert_eq!(ids, manifest_ids, "{query:?}");
+        assert!(!page.more && page.next.is_none(), "{query:?}");
+        ids
+    };
+    let (id1, id2) = (object_id(1), object_id(2));
+    let strings = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let nul_id = format!("{id1}\0");
+    for (query, expected) in [
+        (
+            ObjectQuery {
+                ids: strings(&[&nul_id]),
+                ..ObjectQuery::default()
+            },
+            vec![],
+        ),
+        (
+            ObjectQuery {
+                ids: strings(&[&id1, &format!("{id2}\0")]),
+                ..ObjectQuery::default()
+            },
+            vec![id1.clone()],
+        ),
+        (
+            ObjectQuery {
+                types: strings(&["indicator\0"]),
+                ..ObjectQuery::default()
+            },
+            vec![],
+        ),
+        (
+            ObjectQuery {
+                types: strings(&["indicator", "x\0"]),
+                ..ObjectQuery::default()
+            },
+            vec![id1.clone(), id2.clone()],
+        ),
+        (
+            ObjectQuery {
+                spec_versions: strings(&["2.1\0"]),
+                ..ObjectQuery::default()
+            },
+            vec![],
+        ),
+        (
+            ObjectQuery {
+                spec_versions: strings(&["2.1\0", "2.1"]),
+                ..ObjectQuery::default()
+            },
+            vec![id1.clone(), id2.clone()],
+        ),
+    ] {
+        assert_eq!(ids_of(query.clone()).await, expected, "{query:?}");
+    }
+    let versions = store
+        .object_versions(c, &nul_id, &ObjectQuery::default())
+        .await
+        .unwrap();
+    assert!(versions.records.is_empty() && !versions.more);
+    assert_eq!(
+        store
+            .delete_object(c, &nul_id, &DeleteFilter::default())
+            .await
+            .unwrap(),
+        0
+    );
+    let all_of_spec = DeleteFilter {
+        versions: vec![VersionMatch::All],
+        spec_versions: strings(&["2.1\0"]),
+    };
+    assert_eq!(store.delete_object(c, &id1, &all_of_spec).await.unwrap(), 0);
+    let found = store.provenance(c, &nul_id, &version).await;
+    assert!(
+        matches!(found, Err(StoreError::NotFound { .. })),
+        "{found:?}"
+    );
+    assert_eq!(
+        store.provenance(c, &id1, &version).await.unwrap(),
+        account()
+    );
+    assert_eq!(store.counts().await.unwrap()[0].versions, 2);
+    assert_eq!(whole_ledger(store).await.len(), 1, "no deleted entries");
+}
+
+/// What a write of text holding a NUL did: `true` if it stored it, `false` if it refused
+/// it as [`StoreError::Invalid`] naming `field` (what PostgreSQL does); anything else
+/// fails the test.
+fn stored_or_refused<T: std::fmt::Debug>(result: crate::Result<T>, field: &str) -> bool {
+    match result {
+        Ok(_) => true,
+        Err(StoreError::Invalid(message))
+            if message.contains(field) && message.contains("NUL character") =>
+        {
+            false
+        }
+        other => panic!("writing a {field} holding a NUL: {other:?}"),
+    }
+}
+
+/// Text holding a NUL (U+0000) is either stored exactly (SQLite) or refused as
+/// [`StoreError::Invalid`] naming the field, with nothing written (PostgreSQL); never a
+/// backend failure. Messages are always recorded: status details exactly (they are one
+/// JSON text, which escapes a NUL), a sync attempt's error and a partner's signer with
+/// each NUL possibly replaced by U+FFFD.
+pub async fn text_with_a_nul_is_stored_or_refused(store: &dyn Store, clock: &ManualClock) {
+    let c = new_collection(store, 1).await;
+    let with_alias = NewCollection {
+        id: Uuid::from_u128(0xa11a5),
+        title: "intel".into(),
+        description: None,
+        alias: Some("in\0tel".into()),
+    };
+    let stored = stored_or_refused(
+        store.create_collection(with_alias.clone()).await,
+        "collection alias",
+    );
+    let found = store.find_collection("in\0tel").await;
+    if stored {
+        assert_eq!(found.unwrap().alias, with_alias.alias);
+    } else {
+        assert!(
+            matches!(found, Err(StoreError::NotFound { .. })),
+            "{found:?}"
+        );
+        assert_eq!(store.list_collections().await.unwrap().len(), 1);
+    }
+    let with_title = NewCollection {
+        id: Uuid::from_u128(0x717e),
+        title: "in\0tel".into(),
+        description: Some("de\0scription".into()),
+        alias: None,
+    };
+    let stored = stored_or_refused(
+        store.create_collection(with_title.clone()).await,
+        "collection title",
+    );
+    let found = store.get_collection(with_title.id).await;
+    if stored {
+        let found = found.unwrap();
+        assert_eq!(
+            (found.title, found.description),
+            (with_title.title, with_title.description)
+        );
+    } else {
+        assert!(
+            matches!(found, Err(StoreError::NotFound { .. })),
+            "{found:?}"
+        );
+    }
+
+    // Accounts and tokens.
+    let stored = stored_or_refused(
+        store
+            .create_account(NewAccount {
+                name: "bob\0".into(),
+                admin: false,
+            })
+            .await,
+        "account name",
+    );
+    assert_eq!(store.get_account("bob\0").await.is_ok(), stored);
+    store
+        .create_account(NewAccount {
+            name: "alice".into(),
+            admin: false,
+        })
+        .await
+        .unwrap();
+    let stored = stored_or_refused(
+        store
+            .set_password_hash("alice", Some("$hash\0".into()))
+            .await,
+        "password hash",
+    );
+    let expected = stored.then(|| "$hash\0".to_owned());
+    assert_eq!(store.password_hash("alice").await.unwrap(), expected);
+    let stored = stored_or_refused(
+        store
+            .set_account_partner("alice", Some("paris\0".into()))
+            .await,
+        "account partner",
+    );
+    let expected = stored.then(|| "paris\0".to_owned());
+    assert_eq!(store.get_account("alice").await.unwrap().partner, expected);
+    let stored = stored_or_refused(
+        store
+            .add_token(
+                "alice",
+                NewToken {
+                    name: "lap\0top".into(),
+                    hash: TokenHash([7; 32]),
+                },
+            )
+            .await,
+        "token name",
+    );
+    let tokens = store.list_tokens("alice").await.unwrap();
+    assert_eq!(tokens.len(), usize::from(stored));
+
+    // Sync state and leases.
+    let stored = stored_or_refused(
+        store
+            .set_sync_cursor(SyncCursor {
+                partner: "paris\0".into(),
+                collection: "c1".into(),
+                direction: Channel::Pull,
+                cursor: "after-1".into(),
+            })
+            .await,
+        "sync partner",
+    );
+    let saved = store
+        .sync_cursor("paris\0", "c1", Channel::Pull)
+        .await
+        .unwrap();
+    assert_eq!(saved.is_some(), stored);
+    let stored = stored_or_refused(
+        store
+            .set_sync_cursor(SyncCursor {
+                partner: "madrid".into(),
+                collection: "c1".into(),
+                direction: Channel::Pull,
+                cursor: "after\0-1".into(),
+            })
+            .await,
+        "sync cursor",
+    );
+    let saved = store
+        .sync_cursor("madrid", "c1", Channel::Pull)
+        .await
+        .unwrap();
+    assert_eq!(saved, stored.then(|| "after\0-1".to_owned()));
+    let stored = stored_or_refused(
+        store
+            .record_sync_attempt("rome\0", "c1", Channel::Push, Ok(1))
+            .await,
+        "sync partner",
+    );
+    let states = store.sync_states().await.unwrap();
+    assert_eq!(states.iter().any(|s| s.partner == "rome\0"), stored);
+    let ttl = Duration::from_secs(15);
+    for (name, holder, field) in [
+        ("sync:paris\0", "h1", "lease name"),
+        ("sync:rome", "h\0-1", "lease holder"),
+    ] {
+        let stored = match store.try_lease(name, holder, ttl).await {
+            Ok(taken) => {
+                assert!(taken, "{name:?} {holder:?}");
+                true
+            }
+            refused => stored_or_refused(refused, field),
+        };
+        let held = store
+            .leases()
+            .await
+            .unwrap()
+            .into_iter()
+            .any(|l| l.name == name && l.holder == holder);
+        assert_eq!(held, stored, "{name:?} {holder:?}");
+    }
+
+    // The ledger, statuses and objects.
+    let stored = stored_or_refused(
+        store
+            .append_ledger(vec![disclosed(c, "paris\0", 1)], None)
+            .await,
+        "ledger partner",
+    );
+    assert_eq!(whole_ledger(store).await.len(), usize::from(stored));
+    let status = |account: &str, message: &str| Status {
+        id: Uuid::from_u128(42),
+        account: account.into(),
+        request_timestamp: clock.now(),
+        total_count: 1,
+        successes: vec![],
+        failures: vec![StatusDetail {
+            id: object_id(1),
+            version: modified(0),
+            message: Some(message.into()),
+        }],
+        pendings: vec![],
+    };
+    let stored = stored_or_refused(
+        store.create_status(&status("al\0ice", "fine")).await,
+        "status account",
+    );
+    assert_eq!(store.get_status(Uuid::from_u128(42)).await.is_ok(), stored);
+    let with_nul = status("alice", "'name' holds \0, a NUL");
+    if stored {
+        store.update_status(&with_nul).await.unwrap();
+    } else {
+        store.create_status(&with_nul).await.unwrap();
+    }
+    assert_eq!(store.get_status(with_nul.id).await.unwrap(), with_nul);
+    let by = Provenance::Account {
+        name: "al\0ice".into(),
+    };
+    let stored = stored_or_refused(
+        store
+            .add_objects(c, &by, vec![indicator(1, &modified(0))])
+            .await,
+        "provenance name",
+    );
+    let versions = store
+        .counts()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|n| n.collection == c)
+        .unwrap()
+        .versions;
+    assert_eq!(
+        versions,
+        u64::from(stored),
+        "a refused batch stores nothing"
+    );
+
+    // Messages: recorded, with a NUL kept or replaced by U+FFFD.
+    let plain = |text: &str| text.replace('\0', "\u{FFFD}");
+    store
+        .record_sync_attempt(
+            "paris",
+            "c1",
+            Channel::Pull,
+            Err("the partner said \0 and stopped".into()),
+        )
+        .await
+        .unwrap();
+    let state = store
+        .sync_states()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.partner == "paris")
+        .unwrap();
+    assert_eq!(state.last_attempt, Some(clock.now()));
+    assert_eq!(
+        state.last_error.as_deref().map(plain).as_deref(),
+        Some("the partner said \u{FFFD} and stopped")
+    );
+    let signer = "identity--\0";
+    let from_paris = from_partner(
+        "paris",
+        Channel::Push,
+        SignatureCheck::UnknownSigner {
+            signer: signer.into(),
+        },
+    );
+    let added = store
+        .add_objects(c, &from_paris, vec![indicator(2, &modified(0))])
+        .await
+        .unwrap();
+    let AddOutcome::Added { version, .. } = &added[0] else {
+        panic!("{added:?}");
+    };
+    match store.provenance(c, &object_id(2), version).await.unwrap() {
+        Provenance::Partner {
+            partner,
+            channel: Channel::Push,
+            signature: SignatureCheck::UnknownSigner { signer: read },
+        } => {
+            assert_eq!(partner, "paris");
+            assert_eq!(plain(&read), plain(signer));
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -108,6 +108,8 @@ suite!(
     leases_concurrent,
     provenance_round_trip,
     account_partner_link,
+    keys_with_a_nul_find_nothing,
+    text_with_a_nul_is_stored_or_refused,
     integrity_check,
     restore_objects_exactly,
     restore_ledger_follows_the_chain,

@@ -4,7 +4,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::{collections, is_unique_violation};
+use super::{collections, is_unique_violation, nul};
 use crate::account::{Account, Grant, NewAccount, NewToken, Rights, TokenHash, TokenInfo};
 use crate::error::{Result, StoreError};
 use crate::time::{Clock, Micros};
@@ -26,7 +26,7 @@ async fn seq(client: &impl GenericClient, name: &str) -> Result<i64> {
     let stmt = client
         .prepare_cached("SELECT seq FROM accounts WHERE name = $1")
         .await?;
-    match client.query_opt(&stmt, &[&name]).await? {
+    match client.query_opt(&stmt, &[&nul::key(name)]).await? {
         Some(row) => Ok(row.try_get(0)?),
         None => Err(StoreError::not_found("account", name)),
     }
@@ -41,7 +41,11 @@ pub async fn create(
     let inserted = client
         .execute(
             "INSERT INTO accounts (name, admin, created) VALUES ($1, $2, $3)",
-            &[&new.name, &new.admin, &created.0],
+            &[
+                &nul::stored("account name", &new.name)?,
+                &new.admin,
+                &created.0,
+            ],
         )
         .await;
     match inserted {
@@ -78,7 +82,7 @@ pub async fn get(client: &impl GenericClient, name: &str) -> Result<Account> {
             "SELECT {COLUMNS} FROM accounts a WHERE a.name = $1"
         ))
         .await?;
-    match client.query_opt(&stmt, &[&name]).await? {
+    match client.query_opt(&stmt, &[&nul::key(name)]).await? {
         Some(row) => account_row(&row),
         None => Err(StoreError::not_found("account", name)),
     }
@@ -93,7 +97,7 @@ fn expect_one(n: u64, what: &'static str, key: &str) -> Result<()> {
 
 pub async fn delete(client: &impl GenericClient, name: &str) -> Result<()> {
     let n = client
-        .execute("DELETE FROM accounts WHERE name = $1", &[&name])
+        .execute("DELETE FROM accounts WHERE name = $1", &[&nul::key(name)])
         .await?;
     expect_one(n, "account", name)
 }
@@ -102,7 +106,7 @@ pub async fn set_admin(client: &impl GenericClient, name: &str, admin: bool) -> 
     let n = client
         .execute(
             "UPDATE accounts SET admin = $2 WHERE name = $1",
-            &[&name, &admin],
+            &[&nul::key(name), &admin],
         )
         .await?;
     expect_one(n, "account", name)
@@ -116,7 +120,10 @@ pub async fn set_password_hash(
     let n = client
         .execute(
             "UPDATE accounts SET password_hash = $2 WHERE name = $1",
-            &[&name, &hash],
+            &[
+                &nul::key(name),
+                &nul::stored_opt("password hash", hash.as_deref())?,
+            ],
         )
         .await?;
     expect_one(n, "account", name)
@@ -130,7 +137,10 @@ pub async fn set_partner(
     let n = client
         .execute(
             "UPDATE accounts SET partner = $2 WHERE name = $1",
-            &[&name, &partner],
+            &[
+                &nul::key(name),
+                &nul::stored_opt("account partner", partner.as_deref())?,
+            ],
         )
         .await?;
     expect_one(n, "account", name)
@@ -140,7 +150,7 @@ pub async fn password_hash(client: &impl GenericClient, name: &str) -> Result<Op
     let stmt = client
         .prepare_cached("SELECT password_hash FROM accounts WHERE name = $1")
         .await?;
-    match client.query_opt(&stmt, &[&name]).await? {
+    match client.query_opt(&stmt, &[&nul::key(name)]).await? {
         Some(row) => Ok(row.try_get(0)?),
         None => Err(StoreError::not_found("account", name)),
     }
@@ -158,7 +168,12 @@ pub async fn add_token(
     let inserted = client
         .execute(
             "INSERT INTO tokens (account, name, hash, created) VALUES ($1, $2, $3, $4)",
-            &[&account_seq, &token.name, &hash, &created.0],
+            &[
+                &account_seq,
+                &nul::stored("token name", &token.name)?,
+                &hash,
+                &created.0,
+            ],
         )
         .await;
     match inserted {
@@ -199,7 +214,7 @@ pub async fn revoke_token(client: &impl GenericClient, account: &str, name: &str
     let n = client
         .execute(
             "DELETE FROM tokens WHERE account = $1 AND name = $2",
-            &[&account_seq, &name],
+            &[&account_seq, &nul::key(name)],
         )
         .await?;
     expect_one(n, "token", name)
@@ -317,7 +332,7 @@ async fn grants(
 
 pub async fn grants_of_account(client: &impl GenericClient, account: &str) -> Result<Vec<Grant>> {
     seq(client, account).await?;
-    grants(client, "a.name = $1", &account).await
+    grants(client, "a.name = $1", &nul::key(account)).await
 }
 
 pub async fn grants_on_collection(

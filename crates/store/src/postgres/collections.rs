@@ -5,7 +5,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::{is_unique_violation, to_u64};
+use super::{is_unique_violation, nul, to_u64};
 use crate::collection::{Collection, CollectionCount, NewCollection};
 use crate::error::{Result, StoreError};
 use crate::time::{Clock, Micros};
@@ -61,9 +61,9 @@ pub async fn create(
              VALUES ($1, $2, $3, $4, $5)",
             &[
                 &new.id,
-                &new.title,
-                &new.description,
-                &new.alias,
+                &nul::stored("collection title", &new.title)?,
+                &nul::stored_opt("collection description", new.description.as_deref())?,
+                &nul::stored_opt("collection alias", new.alias.as_deref())?,
                 &created.0,
             ],
         )
@@ -121,7 +121,7 @@ pub async fn find(client: &impl GenericClient, key: &str) -> Result<Collection> 
             "SELECT {COLUMNS} FROM collections WHERE alias = $1"
         ))
         .await?;
-    match client.query_opt(&stmt, &[&key]).await? {
+    match client.query_opt(&stmt, &[&nul::key(key)]).await? {
         Some(row) => from_row(&row),
         None => Err(StoreError::not_found("collection", key)),
     }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use deadpool_postgres::GenericClient;
 
-use super::{is_unique_violation, to_i64};
+use super::{is_unique_violation, nul, to_i64};
 use crate::account::TokenHash;
 use crate::collection::Collection;
 use crate::dump::{AccountRecord, CollectionRecord, TokenRecord};
@@ -53,9 +53,9 @@ pub async fn restore_collection(
              VALUES ($1, $2, $3, $4, $5)",
             &[
                 &collection.id,
-                &collection.title,
-                &collection.description,
-                &collection.alias,
+                &nul::stored("collection title", &collection.title)?,
+                &nul::stored_opt("collection description", collection.description.as_deref())?,
+                &nul::stored_opt("collection alias", collection.alias.as_deref())?,
                 &collection.created.0,
             ],
         )
@@ -130,11 +130,11 @@ pub async fn restore_account(
             "INSERT INTO accounts (name, admin, password_hash, created, partner) \
              VALUES ($1, $2, $3, $4, $5) RETURNING seq",
             &[
-                &account.name,
+                &nul::stored("account name", &account.name)?,
                 &account.admin,
-                &account.password_hash,
+                &nul::stored_opt("password hash", account.password_hash.as_deref())?,
                 &account.created.0,
-                &account.partner,
+                &nul::stored_opt("account partner", account.partner.as_deref())?,
             ],
         )
         .await;
@@ -153,8 +153,9 @@ pub async fn restore_account(
         .await?;
     for token in &account.tokens {
         let hash: &[u8] = &token.hash.0;
+        let name = nul::stored("token name", &token.name)?;
         match tx
-            .execute(&stmt, &[&seq, &token.name, &hash, &token.created.0])
+            .execute(&stmt, &[&seq, &name, &hash, &token.created.0])
             .await
         {
             Err(e) if is_unique_violation(&e) => {
@@ -196,13 +197,13 @@ pub async fn restore_sync_state(client: &impl GenericClient, state: &SyncState) 
         .execute(
             &stmt,
             &[
-                &state.partner,
-                &state.collection,
+                &nul::stored("sync partner", &state.partner)?,
+                &nul::stored("sync collection", &state.collection)?,
                 &state.direction.as_str(),
-                &state.cursor,
+                &nul::stored_opt("sync cursor", state.cursor.as_deref())?,
                 &state.last_success.map(|m| m.0),
                 &state.last_attempt.map(|m| m.0),
-                &state.last_error,
+                &nul::stored_opt("sync last error", state.last_error.as_deref())?,
                 &to_i64(state.objects),
             ],
         )

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use deadpool_postgres::GenericClient;
 
+use super::nul;
 use crate::error::Result;
 use crate::lease::{self, Lease};
 use crate::time::Micros;
@@ -34,7 +35,15 @@ pub async fn try_take(
         )
         .await?;
     let changed = client
-        .execute(&stmt, &[&name, &holder, &expires.0, &now.0])
+        .execute(
+            &stmt,
+            &[
+                &nul::stored("lease name", name)?,
+                &nul::stored("lease holder", holder)?,
+                &expires.0,
+                &now.0,
+            ],
+        )
         .await?;
     Ok(changed == 1)
 }
@@ -45,7 +54,9 @@ pub async fn release(client: &impl GenericClient, name: &str, holder: &str) -> R
     let stmt = client
         .prepare_cached("DELETE FROM leases WHERE name = $1 AND holder = $2")
         .await?;
-    client.execute(&stmt, &[&name, &holder]).await?;
+    client
+        .execute(&stmt, &[&nul::key(name), &nul::key(holder)])
+        .await?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-use super::{LEDGER_LOCK, sync};
+use super::{LEDGER_LOCK, nul, sync};
 use crate::error::{Result, StoreError};
 use crate::ledger::{LedgerEntry, LedgerQuery, NewLedgerEntry};
 use crate::partner::SyncCursor;
@@ -103,19 +103,24 @@ async fn insert(tx: &Transaction<'_>, entries: &[LedgerEntry]) -> Result<()> {
     }
     let times: Vec<i64> = entries.iter().map(|e| e.time.0).collect();
     let directions: Vec<&str> = entries.iter().map(|e| e.direction.as_str()).collect();
-    let partners: Vec<Option<&str>> = entries.iter().map(|e| e.partner.as_deref()).collect();
+    let partners = entries
+        .iter()
+        .map(|e| nul::stored_opt("ledger partner", e.partner.as_deref()))
+        .collect::<Result<Vec<_>>>()?;
     let channels: Vec<Option<&str>> = entries
         .iter()
         .map(|e| e.channel.map(|c| c.as_str()))
         .collect();
     let collections: Vec<uuid::Uuid> = entries.iter().map(|e| e.collection).collect();
-    let text = |f: fn(&LedgerEntry) -> &str| -> Vec<&str> { entries.iter().map(f).collect() };
-    let object_ids = text(|e| &e.object_id);
-    let versions = text(|e| &e.version);
-    let sha256s = text(|e| &e.bytes_sha256);
-    let rules = text(|e| &e.rule);
-    let prev_hashes = text(|e| &e.prev_hash);
-    let hashes = text(|e| &e.hash);
+    let text = |field: &str, f: fn(&LedgerEntry) -> &str| -> Result<Vec<&str>> {
+        entries.iter().map(|e| nul::stored(field, f(e))).collect()
+    };
+    let object_ids = text("ledger object id", |e| &e.object_id)?;
+    let versions = text("ledger version", |e| &e.version)?;
+    let sha256s = text("ledger bytes SHA-256", |e| &e.bytes_sha256)?;
+    let rules = text("ledger rule", |e| &e.rule)?;
+    let prev_hashes = text("ledger previous hash", |e| &e.prev_hash)?;
+    let hashes = text("ledger hash", |e| &e.hash)?;
     let stmt = tx
         .prepare_cached(&format!(
             "INSERT INTO ledger ({COLUMNS}) \
@@ -190,7 +195,7 @@ pub async fn append(
 /// The entries `query` selects, in `seq` order.
 pub async fn list(client: &impl GenericClient, query: &LedgerQuery) -> Result<Vec<LedgerEntry>> {
     query.check()?;
-    let partner = query.partner.as_deref();
+    let partner = query.partner.as_deref().map(nul::key);
     let direction = query.direction.map(|d| d.as_str());
     let since = query.since.map(|m| m.0);
     let after = query

@@ -14,6 +14,9 @@
 //! object versions the collection's row, a restored ledger the advisory lock. Leases
 //! take no lock of ours: each is one upsert on its own row (`leases.rs`).
 //!
+//! Text holding U+0000, which PostgreSQL cannot hold, is dealt with in one place
+//! (`nul.rs`): keys looked up with one find nothing, text to store with one is refused.
+//!
 //! Durability is PostgreSQL's: a commit returns once its WAL is flushed
 //! (`synchronous_commit`, `on` by default; never turned off here).
 
@@ -24,6 +27,7 @@ mod integrity;
 mod leases;
 mod ledger;
 mod migrate;
+mod nul;
 mod objects;
 mod statuses;
 mod store_impl;
@@ -216,6 +220,11 @@ fn redacted(config: &tokio_postgres::Config) -> String {
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> StoreError {
+        if nul::is_refusal(&e) {
+            // Text parameters go through `nul`; should one ever escape it, the request
+            // is still refused as the caller's, not reported as a failed backend.
+            return StoreError::Invalid(format!("PostgreSQL cannot store this text: {e}"));
+        }
         StoreError::Backend(Box::new(e))
     }
 }

@@ -15,7 +15,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use super::{collections, ledger, sync};
+use super::{collections, ledger, nul, sync};
 use crate::dump::{StoredVersion, tlp_from_text};
 use crate::error::{Result, StoreError};
 use crate::ledger::{Direction, NewLedgerEntry, RULE_LOCAL_DELETE, RULE_RECEIVED, sha256_hex};
@@ -81,7 +81,7 @@ async fn stored_state(
              WHERE collection = $1 AND id = ANY($2::text[])",
         )
         .await?;
-    for row in tx.query(&stmt, &[&seq, &ids]).await? {
+    for row in tx.query(&stmt, &[&seq, &nul::keys(ids)]).await? {
         let id: String = row.try_get(0)?;
         state.entry(id).or_default().versions.push(Known {
             version: row.try_get(1)?,
@@ -429,23 +429,6 @@ async fn insert_rows(
             },
         );
     }
-    for (flag, ids) in [
-        ("is_latest", &clear_latest),
-        ("is_first", &clear_first),
-        ("is_latest_spec", &clear_spec),
-    ] {
-        if ids.is_empty() {
-            continue;
-        }
-        let stmt = tx
-            .prepare_cached(&format!(
-                "UPDATE objects SET {flag} = false \
-                 WHERE collection = $1 AND id = ANY($2::text[]) AND {flag}"
-            ))
-            .await?;
-        tx.execute(&stmt, &[&seq, ids]).await?;
-    }
-
     let n = rows.len();
     let mut ids = Vec::with_capacity(n);
     let mut types = Vec::with_capacity(n);
@@ -474,25 +457,57 @@ async fn insert_rows(
                 object.id
             )));
         };
-        ids.push(object.id.as_str());
-        types.push(object.object_type.as_str());
-        spec_versions.push(object.spec_version.as_str());
-        versions.push(row.version.normalised());
-        version_texts.push(row.version.as_str());
+        ids.push(nul::stored("object id", &object.id)?);
+        types.push(nul::stored("object type", &object.object_type)?);
+        spec_versions.push(nul::stored("object spec_version", &object.spec_version)?);
+        versions.push(nul::stored("object version", row.version.normalised())?);
+        version_texts.push(nul::stored("object version", row.version.as_str())?);
         dates.push(row.date_added);
-        created.push(object.created.as_ref().map(Version::normalised));
-        modified.push(object.modified.as_ref().map(Version::normalised));
+        created.push(nul::stored_opt(
+            "object created",
+            object.created.as_ref().map(Version::normalised),
+        )?);
+        modified.push(nul::stored_opt(
+            "object modified",
+            object.modified.as_ref().map(Version::normalised),
+        )?);
         revoked.push(object.revoked);
         tlps.push(object.tlp.map(|t| t.tlp_2_0_value()));
-        created_by.push(object.created_by_ref.as_deref());
-        media_types.push(object.media_type.as_str());
+        created_by.push(nul::stored_opt(
+            "object created_by_ref",
+            object.created_by_ref.as_deref(),
+        )?);
+        media_types.push(nul::stored("object media type", &object.media_type)?);
         firsts.push(row.version.normalised() == fin.oldest);
         latests.push(row.version.normalised() == fin.newest);
         latest_specs.push(object.spec_version == fin.newest_spec);
         bytes.push(&object.bytes);
         kinds.push(row.provenance.kind());
-        names.push(row.provenance.name());
-        details.push(row.provenance.detail());
+        names.push(nul::stored("provenance name", row.provenance.name())?);
+        // The signer in it is whatever a partner's object claims: a NUL there is
+        // stored as U+FFFD rather than refusing the partner's whole page.
+        details.push(
+            row.provenance
+                .detail()
+                .map(|d| nul::message(&d).into_owned()),
+        );
+    }
+    // Only once every row is known to be storable: a refused batch changes no row.
+    for (flag, ids) in [
+        ("is_latest", &clear_latest),
+        ("is_first", &clear_first),
+        ("is_latest_spec", &clear_spec),
+    ] {
+        if ids.is_empty() {
+            continue;
+        }
+        let stmt = tx
+            .prepare_cached(&format!(
+                "UPDATE objects SET {flag} = false \
+                 WHERE collection = $1 AND id = ANY($2::text[]) AND {flag}"
+            ))
+            .await?;
+        tx.execute(&stmt, &[&seq, ids]).await?;
     }
     let stmt = tx
         .prepare_cached(
@@ -552,23 +567,24 @@ impl<'a> Args<'a> {
     }
 }
 
-/// The values a version filter binds, owned by the caller so they outlive the query.
-struct VersionValues {
-    at: Vec<String>,
-    spec_versions: Vec<String>,
+/// The values a version filter binds (as lookup keys), held by the caller so they
+/// outlive the query.
+struct VersionValues<'q> {
+    at: Vec<Option<&'q str>>,
+    spec_versions: Vec<Option<&'q str>>,
 }
 
-impl VersionValues {
-    fn new(versions: &[VersionMatch], spec_versions: &[String]) -> VersionValues {
+impl<'q> VersionValues<'q> {
+    fn new(versions: &'q [VersionMatch], spec_versions: &'q [String]) -> VersionValues<'q> {
         VersionValues {
             at: versions
                 .iter()
                 .filter_map(|v| match v {
-                    VersionMatch::At(version) => Some(version.normalised().to_owned()),
+                    VersionMatch::At(version) => Some(nul::key(version.normalised())),
                     _ => None,
                 })
                 .collect(),
-            spec_versions: spec_versions.to_vec(),
+            spec_versions: nul::keys(spec_versions),
         }
     }
 }
@@ -578,7 +594,7 @@ fn version_conditions<'a>(
     sql: &mut String,
     args: &mut Args<'a>,
     versions: &[VersionMatch],
-    values: &'a VersionValues,
+    values: &'a VersionValues<'_>,
 ) {
     let default = [VersionMatch::Last];
     let versions = if versions.is_empty() {
@@ -641,6 +657,7 @@ async fn select(
         .unwrap_or(i64::MAX - 1)
         .saturating_add(1);
     let values = VersionValues::new(&query.versions, &query.spec_versions);
+    let (ids, types) = (nul::keys(&query.ids), nul::keys(&query.types));
     let mut args = Args { params: Vec::new() };
     let mut sql = format!(
         "SELECT {RECORD_COLUMNS}{}{} FROM objects \
@@ -654,14 +671,11 @@ async fn select(
         args.bind(&collection),
         args.bind(&after),
     );
-    if !query.ids.is_empty() {
-        sql.push_str(&format!(" AND id = ANY({}::text[])", args.bind(&query.ids)));
+    if !ids.is_empty() {
+        sql.push_str(&format!(" AND id = ANY({}::text[])", args.bind(&ids)));
     }
-    if !query.types.is_empty() {
-        sql.push_str(&format!(
-            " AND type = ANY({}::text[])",
-            args.bind(&query.types)
-        ));
+    if !types.is_empty() {
+        sql.push_str(&format!(" AND type = ANY({}::text[])", args.bind(&types)));
     }
     version_conditions(&mut sql, &mut args, &query.versions, &values);
     sql.push_str(&format!(" ORDER BY date_added LIMIT {}", args.bind(&fetch)));
@@ -760,11 +774,12 @@ pub async fn delete(
     let tx = client.transaction().await?;
     let (seq, _) = collections::lock(&tx, collection).await?;
     let values = VersionValues::new(&filter.versions, &filter.spec_versions);
+    let id_key = nul::key(id);
     let mut args = Args { params: Vec::new() };
     let mut sql = format!(
         "DELETE FROM objects WHERE collection = {} AND id = {}",
         args.bind(&seq),
-        args.bind(&id)
+        args.bind(&id_key)
     );
     version_conditions(&mut sql, &mut args, &filter.versions, &values);
     sql.push_str(" RETURNING version, version_text, bytes");
@@ -794,7 +809,7 @@ pub async fn delete(
                      OR o.is_latest_spec <> (o.spec_version = m.newest_spec))",
             )
             .await?;
-        tx.execute(&stmt, &[&seq, &id]).await?;
+        tx.execute(&stmt, &[&seq, &id_key]).await?;
     }
     deleted.sort_by(|a, b| a.0.cmp(&b.0));
     let count = deleted.len() as u64;
@@ -830,7 +845,10 @@ pub async fn provenance(
         )
         .await?;
     let row = client
-        .query_opt(&stmt, &[&seq, &id, &version.normalised()])
+        .query_opt(
+            &stmt,
+            &[&seq, &nul::key(id), &nul::key(version.normalised())],
+        )
         .await?
         .ok_or_else(|| StoreError::not_found("object version", format!("{id} {version}")))?;
     let kind: String = row.try_get(0)?;

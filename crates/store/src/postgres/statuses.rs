@@ -1,12 +1,13 @@
 //! Status resources in PostgreSQL: one row each, the detail lists as one JSON text
 //! (written and read whole, never queried inside), as in SQLite; listed in id order
-//! for a copy.
+//! for a copy. The JSON text escapes a NUL in a message as `\u0000`, so `text` holds any
+//! message (`jsonb` would refuse that escape).
 
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::{is_unique_violation, to_i64, to_u64};
+use super::{is_unique_violation, nul, to_i64, to_u64};
 use crate::error::{Result, StoreError};
 use crate::status::{Status, details_json, parse_details};
 use crate::time::Micros;
@@ -23,7 +24,7 @@ pub async fn create(client: &impl GenericClient, status: &Status) -> Result<()> 
             &stmt,
             &[
                 &status.id,
-                &status.account,
+                &nul::stored("status account", &status.account)?,
                 &status.request_timestamp.0,
                 &to_i64(status.total_count),
                 &details_json(status),
@@ -51,7 +52,7 @@ pub async fn update(client: &impl GenericClient, status: &Status) -> Result<()> 
             &stmt,
             &[
                 &status.id,
-                &status.account,
+                &nul::stored("status account", &status.account)?,
                 &status.request_timestamp.0,
                 &to_i64(status.total_count),
                 &details_json(status),

@@ -3,7 +3,7 @@
 
 use deadpool_postgres::GenericClient;
 
-use super::{to_i64, to_u64};
+use super::{nul, to_i64, to_u64};
 use crate::error::{Result, StoreError};
 use crate::partner::{Channel, SyncCursor, SyncState};
 use crate::time::Micros;
@@ -22,7 +22,14 @@ pub async fn cursor(
         )
         .await?;
     match client
-        .query_opt(&stmt, &[&partner, &collection, &direction.as_str()])
+        .query_opt(
+            &stmt,
+            &[
+                &nul::key(partner),
+                &nul::key(collection),
+                &direction.as_str(),
+            ],
+        )
         .await?
     {
         Some(row) => Ok(row.try_get(0)?),
@@ -43,10 +50,10 @@ pub async fn set_cursor(client: &impl GenericClient, cursor: &SyncCursor) -> Res
         .execute(
             &stmt,
             &[
-                &cursor.partner,
-                &cursor.collection,
+                &nul::stored("sync partner", &cursor.partner)?,
+                &nul::stored("sync collection", &cursor.collection)?,
                 &cursor.direction.as_str(),
-                &cursor.cursor,
+                &nul::stored("sync cursor", &cursor.cursor)?,
             ],
         )
         .await?;
@@ -72,7 +79,9 @@ pub async fn record_attempt(
             }
             (Some(now.0), None, to_i64(*objects))
         }
-        Err(error) => (None, Some(error.as_str()), 0),
+        // A message for people, which may quote a partner's answer: recorded even
+        // with a NUL in it.
+        Err(error) => (None, Some(nul::message(error)), 0),
     };
     let stmt = client
         .prepare_cached(
@@ -90,8 +99,8 @@ pub async fn record_attempt(
         .execute(
             &stmt,
             &[
-                &partner,
-                &collection,
+                &nul::stored("sync partner", partner)?,
+                &nul::stored("sync collection", collection)?,
                 &direction.as_str(),
                 &now.0,
                 &success,

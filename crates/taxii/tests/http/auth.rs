@@ -95,6 +95,36 @@ async fn basic_authentication_with_argon2_passwords() {
     assert_eq!(r.status(), 202);
 }
 
+/// A user name holding a NUL (U+0000), which no PostgreSQL store can hold, is an unknown
+/// user (401) on every backend, never a failure; so is a password holding one.
+#[tokio::test]
+async fn basic_credentials_with_a_nul_are_401() {
+    let node = Node::start().await;
+    let basic = |user: &str, password: &str| {
+        node.request(Method::GET, "/api/collections/", None)
+            .basic_auth(user, Some(password))
+            .send()
+    };
+    for (user, password) in [
+        ("alice\0", "wonderland"),
+        ("\0alice", "wonderland"),
+        ("\0", "wonderland"),
+        ("al\0ice", ""),
+        ("alice", "wonder\0land"),
+    ] {
+        assert_401(basic(user, password).await.unwrap()).await;
+    }
+    // Written out, so nothing in the client can alter the header.
+    let r = node
+        .request(Method::GET, "/api/collections/", None)
+        .header("Authorization", "Basic YWxpY2UAOndvbmRlcmxhbmQ=")
+        .send()
+        .await
+        .unwrap();
+    assert_401(r).await;
+    assert_eq!(basic("alice", "wonderland").await.unwrap().status(), 200);
+}
+
 /// Verified Basic credentials are remembered for a while (argon2 is slow on
 /// purpose), but a changed or removed password takes effect at once.
 #[tokio::test]

@@ -239,6 +239,52 @@ async fn ids_with_path_characters_are_refused() {
     assert_intact(&node).await;
 }
 
+/// A NUL (U+0000) wherever a request names something, which a PostgreSQL store cannot
+/// hold: refused or unknown exactly as on SQLite, never a 500, and nothing changes.
+#[tokio::test]
+async fn nul_characters_in_names_and_filters_are_refused_or_unknown() {
+    let node = with_one_stored().await;
+    let objects = node.objects_path(node.c1);
+    let manifest = format!("/api/collections/{}/manifest/", node.c1);
+    let id = indicator_id(1);
+    for (url, status) in [
+        (format!("{objects}?match[id]={id}%00"), 400),
+        (format!("{objects}?match[id]=%00"), 400),
+        (format!("{objects}?match[id]={id},{id}%00"), 400),
+        (format!("{manifest}?match[id]={id}%00"), 400),
+        (format!("{objects}?match[type]=indicator%00"), 400),
+        (format!("{objects}?match[type]=indicator,%00"), 400),
+        (format!("{manifest}?match[type]=%00"), 400),
+        (format!("{objects}?match[spec_version]=2.1%00"), 400),
+        (format!("{objects}?match[version]=last%00"), 400),
+        (format!("{objects}{id}/?match[version]=%00"), 400),
+        (format!("{objects}{id}%00/versions/"), 400),
+        ("/api/collections/%00/".to_owned(), 404),
+        ("/api/collections/intel%00/manifest/".to_owned(), 404),
+        ("/api/collections/%00intel/objects/".to_owned(), 404),
+        ("/api/status/%00/".to_owned(), 400),
+    ] {
+        let r = node.get(&url, &node.admin).await;
+        assert_error(r, status).await;
+    }
+    // An unknown match field is ignored (§3.4), whatever its value.
+    let r = node
+        .get(&format!("{objects}?match[x_color]=%00"), &node.reader)
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = node
+        .request(
+            Method::DELETE,
+            &format!("{objects}{id}/?match[spec_version]=%00"),
+            Some(&node.admin),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 400).await;
+    assert_intact(&node).await;
+}
+
 #[tokio::test]
 async fn bad_filter_values_are_400() {
     let node = with_one_stored().await;
