@@ -6,11 +6,14 @@
 //! - `by-id`: the latency of Get An Object for random stored ids.
 //! - `raw-sqlite`: the machine's raw limit for the same work: a bare rusqlite insert
 //!   loop, page-read loop and point read over the same objects.
+//! - `federation-costs`: what each step of an exchange between two nodes costs per
+//!   object, in process (`scripts/bench-federation.sh`).
 //!
 //! Results are `key value` lines on stdout, for the script to read. Credentials come
 //! from the environment variable `TAXII_AUTHORIZATION` (the whole header value,
 //! `Bearer …` or `Basic …`), never from the command line.
 
+mod federation;
 mod generate;
 mod raw;
 
@@ -57,8 +60,11 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Stop after the object that makes the file reach this many bytes.
-        #[arg(long)]
-        bytes: u64,
+        #[arg(long, required_unless_present = "objects")]
+        bytes: Option<u64>,
+        /// Or stop after this many objects.
+        #[arg(long, conflicts_with = "bytes")]
+        objects: Option<u64>,
     },
     /// Post objects [0, N) of the seed in envelopes, from concurrent clients.
     Ingest {
@@ -91,6 +97,16 @@ enum Command {
         #[arg(long, default_value_t = 2000)]
         samples: u64,
     },
+    /// Per-object cost of each step of a federated exchange, objects [0, N) of the seed.
+    FederationCosts {
+        #[arg(long)]
+        objects: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Runs of each step; the median is reported.
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+    },
     /// The raw SQLite limit over objects [0, N) of the seed.
     RawSqlite {
         /// The database file to create (removed first).
@@ -110,7 +126,17 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Bundle { out, seed, bytes } => bundle(&out, seed, bytes),
+        Command::Bundle {
+            out,
+            seed,
+            bytes,
+            objects,
+        } => bundle(
+            &out,
+            seed,
+            bytes.unwrap_or(u64::MAX),
+            objects.unwrap_or(u64::MAX),
+        ),
         Command::RawSqlite {
             db,
             objects,
@@ -126,6 +152,11 @@ fn main() -> anyhow::Result<()> {
             concurrency,
         } => runtime()?.block_on(ingest(target, objects, seed, envelope, concurrency)),
         Command::Page { target, limit } => runtime()?.block_on(page(target, limit)),
+        Command::FederationCosts {
+            objects,
+            seed,
+            repeat,
+        } => runtime()?.block_on(federation::run(objects, seed, repeat)),
         Command::ById {
             target,
             objects,
@@ -142,7 +173,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-fn bundle(out: &std::path::Path, seed: u64, bytes: u64) -> anyhow::Result<()> {
+fn bundle(out: &std::path::Path, seed: u64, bytes: u64, objects: u64) -> anyhow::Result<()> {
     let file = std::fs::File::create(out).with_context(|| format!("create {}", out.display()))?;
     let mut w = BufWriter::with_capacity(1 << 20, file);
     let head = "{\"type\":\"bundle\",\"id\":\"bundle--0b6a1b34-5a2e-4c8f-9d1e-2f3a4b5c6d7e\",\"objects\":[\n";
@@ -150,7 +181,7 @@ fn bundle(out: &std::path::Path, seed: u64, bytes: u64) -> anyhow::Result<()> {
     let mut written = head.len() as u64;
     let mut n = 0;
     let mut line = String::with_capacity(1024);
-    while written < bytes {
+    while written < bytes && n < objects {
         line.clear();
         if n > 0 {
             line.push_str(",\n");
