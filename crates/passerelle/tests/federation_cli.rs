@@ -6,7 +6,9 @@
 //! them) and then tampered with through SQLite directly.
 //!
 //! The node under test is Rabat. Its collections: `shared` (its own `rabat.json`),
-//! `from-paris` and `from-madrid` (the partners' bundles, stored as their data).
+//! `from-paris` and `from-madrid` (the partners' bundles, stored as their data), each
+//! also holding what the node publishes as `serve` does when it starts (the signature
+//! extension-definition, the project identity that created it, Rabat's identity).
 //!
 //! | partner | outbound collections | max_tlp | communities | else |
 //! |---|---|---|---|---|
@@ -188,6 +190,9 @@ consents = [{{ originator = "paris", tlp = "amber", reference = "letter 2026-11-
                     .unwrap();
                 assert_eq!(added.len(), 6);
             }
+            // What `serve` publishes when it starts: the signature extension-definition,
+            // the project identity that created it and ours, in each outbound collection.
+            assert_eq!(federation.publish().await.unwrap().added, 9);
         });
         rabat
     }
@@ -471,14 +476,67 @@ fn the_printed_entry_works_in_the_partners_config() {
     );
 }
 
+/// `init` with a configuration that already has partners publishes what they need to
+/// read its signatures into the collections its agreements share.
+#[test]
+fn init_publishes_the_signature_definition_where_partners_receive() {
+    let dir = tempfile::tempdir().unwrap();
+    let (paris, _) = init(dir.path(), "paris", "DGSI Paris");
+    let data = dir.path().join("rabat");
+    std::fs::create_dir_all(&data).unwrap();
+    let config = data.join("rabat.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[node]\ndata = \".\"\nname = \"DGSN Rabat\"\n\n[[partners]]\nname = \"paris\"\n{}\n\
+             [partners.outbound]\ncollections = [\"default\"]\n",
+            identity_lines(&paris)
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    ok(&["init", "--config", config]);
+    let ours = NodeIdentity::load(&data).unwrap().identity;
+    let bundle = json(&ok(&[
+        "export",
+        "--collection",
+        "default",
+        "--config",
+        config,
+    ]));
+    let held: Vec<&str> = bundle["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        held,
+        [
+            federation::signature::SIGNATURE_EXTENSION_ID,
+            federation::signature::PROJECT_IDENTITY_ID,
+            ours.as_str()
+        ]
+    );
+}
+
 // ---- agreement ----
 
 #[test]
 fn preview_lists_every_object_with_its_rule() {
     let rabat = Rabat::new();
+    // Our identity (published with the signature extension-definition) is made at
+    // random by init: the snapshot names it by a placeholder of the same length.
+    let ours = NodeIdentity::load(rabat.path()).unwrap().identity;
+    let placeholder = "identity--rabat000-0000-4000-8000-000000000000";
+    assert_eq!(ours.len(), placeholder.len());
     for partner in ["paris", "madrid"] {
         let text = rabat.ok(&["agreement", "preview", partner]);
-        insta::assert_snapshot!(format!("preview_{partner}"), text);
+        assert!(text.contains(&ours), "{text}");
+        insta::assert_snapshot!(
+            format!("preview_{partner}"),
+            text.replace(&ours, placeholder)
+        );
     }
 }
 
@@ -487,8 +545,9 @@ fn preview_in_json_names_each_object_rule_and_detail() {
     let rabat = Rabat::new();
     let records = lines(&rabat.ok(&["agreement", "preview", "paris", "--format", "json"]));
     let (summary, objects) = records.split_last().unwrap();
-    // Every latest version of every collection, once.
-    assert_eq!(objects.len(), 12 + 6 + 6);
+    // Every latest version of every collection, once: the samples, and the three
+    // published objects in each of the three collections.
+    assert_eq!(objects.len(), 12 + 6 + 6 + 3 * 3);
     let rule_of = |id: &str| {
         let record = objects
             .iter()
@@ -535,20 +594,23 @@ fn preview_in_json_names_each_object_rule_and_detail() {
 
     let summary = &summary["summary"];
     assert_eq!(summary["partner"], "paris");
-    assert_eq!(summary["objects"], 24);
+    assert_eq!(summary["objects"], 33);
     let counted: u64 = summary["rules"]
         .as_object()
         .unwrap()
         .values()
         .map(|n| n.as_u64().unwrap())
         .sum();
-    assert_eq!(counted, 24);
+    assert_eq!(counted, 33);
     assert_eq!(
         summary["disclosed"].as_u64().unwrap() + summary["withheld"].as_u64().unwrap(),
-        24
+        33
     );
     assert_eq!(summary["rules"]["tlp-red"], 1);
-    assert_eq!(summary["rules"]["collection-not-shared"], 6);
+    // from-paris is not shared with Paris: its samples and its published objects.
+    assert_eq!(summary["rules"]["collection-not-shared"], 6 + 3);
+    assert_eq!(summary["rules"]["extension-definition"], 2);
+    assert_eq!(summary["rules"]["published-identity"], 4);
 
     // --only and --collection narrow the list, not the decisions.
     let withheld = lines(&rabat.ok(&[
@@ -571,7 +633,7 @@ fn preview_in_json_names_each_object_rule_and_detail() {
         objects.len() as u64,
         summary["summary"]["withheld"].as_u64().unwrap()
     );
-    assert_eq!(summary["summary"]["objects"], 12);
+    assert_eq!(summary["summary"]["objects"], 12 + 3);
 }
 
 #[test]
@@ -1027,7 +1089,7 @@ fn preview_pages_through_a_large_collection() {
         "json",
     ]));
     let (summary, objects) = records.split_last().unwrap();
-    assert_eq!(objects.len(), 12 + 1201);
+    assert_eq!(objects.len(), 12 + 3 + 1201);
     let ids: std::collections::BTreeSet<&str> = objects
         .iter()
         .map(|r| r["object_id"].as_str().unwrap())
