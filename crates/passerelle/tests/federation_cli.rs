@@ -3,7 +3,8 @@
 //! entry it prints loaded by the partner's node, `agreement preview|show` on the
 //! sample intelligence of `testdata/federation/`, and `audit verify|log` on ledgers
 //! written by the federation library (as the sync workers and the TAXII gate write
-//! them) and then tampered with through SQLite directly.
+//! them) and then tampered with through the database directly (SQLite or PostgreSQL,
+//! the test backend).
 //!
 //! The node under test is Rabat. Its collections: `shared` (its own `rabat.json`),
 //! `from-paris` and `from-madrid` (the partners' bundles, stored as their data), each
@@ -28,7 +29,7 @@ use common::{ok, run};
 use federation::{Agreement, Federation, NodeIdentity, Outcome};
 use store::{
     Channel, DeleteFilter, LedgerQuery, ManualClock, Micros, NewObject, ObjectQuery, Provenance,
-    SignatureCheck, SqliteStore,
+    SignatureCheck,
 };
 use uuid::Uuid;
 
@@ -201,10 +202,6 @@ consents = [{{ originator = "paris", tlp = "amber", reference = "letter 2026-11-
         Path::new(&self.data)
     }
 
-    fn database(&self) -> PathBuf {
-        self.path().join("passerelle.db")
-    }
-
     /// Runs `body` with the node's federation over its database, the store's clock at `at`.
     fn with_federation<F, Fut, T>(&self, at: &str, body: F) -> T
     where
@@ -212,14 +209,12 @@ consents = [{{ originator = "paris", tlp = "amber", reference = "letter 2026-11-
         Fut: std::future::Future<Output = T>,
     {
         let clock = Arc::new(ManualClock::new(Micros::parse(at).unwrap()));
-        let store = SqliteStore::open_file(&self.database(), clock).unwrap();
         let config = std::fs::read_to_string(self.path().join("passerelle.toml")).unwrap();
         let agreement = Agreement::from_toml(&config).unwrap();
         let identity = NodeIdentity::load(self.path()).unwrap();
         runtime().block_on(async {
-            let federation = Federation::new(Arc::new(store), agreement, identity)
-                .await
-                .unwrap();
+            let store = common::open_store_with_clock(self.path(), clock).await;
+            let federation = Federation::new(store, agreement, identity).await.unwrap();
             body(Arc::new(federation)).await
         })
     }
@@ -271,17 +266,18 @@ consents = [{{ originator = "paris", tlp = "amber", reference = "letter 2026-11-
     fn copy(&self, name: &str) -> Rabat {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join(name);
-        std::fs::create_dir_all(&data).unwrap();
-        for entry in std::fs::read_dir(self.path()).unwrap() {
-            let entry = entry.unwrap();
-            let target = data.join(entry.file_name());
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
+        common::copy_node(self.path(), &data);
         Rabat {
             dir,
             data: data.to_str().unwrap().to_owned(),
             init: self.init.clone(),
         }
+    }
+
+    /// Runs `sql` (the same on SQLite and PostgreSQL) on the node's database, behind
+    /// Passerelle's back.
+    fn execute(&self, sql: &str) {
+        common::execute_sql(self.path(), sql, sql);
     }
 }
 
@@ -775,13 +771,12 @@ fn audit_verify_passes_on_a_fresh_node_and_after_disclosures() {
     assert!(anchored.ends_with("; anchor found\n"), "{anchored}");
 }
 
-/// A node with received and disclosed entries, and a raw connection on a copy of it.
+/// A copy of a node with received and disclosed entries, `sql` run on its database,
+/// and what `audit verify` said of it.
 fn tampered(name: &str, sql: &str) -> (Rabat, std::process::Output) {
     let rabat = base_ledger();
     let copy = rabat.copy(name);
-    let raw = rusqlite::Connection::open(copy.database()).unwrap();
-    raw.execute_batch(sql).unwrap();
-    drop(raw);
+    copy.execute(sql);
     let output = copy.run(&["audit", "verify"]);
     (copy, output)
 }
@@ -856,12 +851,10 @@ fn audit_verify_names_an_edit_whose_hash_was_recomputed() {
     assert_eq!(entry.seq, 7);
     entry.object_id = "indicator--00000000-0000-4000-8000-000000000000".into();
     entry.hash = store::ledger::entry_hash(&entry);
-    let raw = rusqlite::Connection::open(copy.database()).unwrap();
-    raw.execute(
-        "UPDATE ledger SET object_id = ?1, hash = ?2 WHERE seq = 7",
-        [&entry.object_id, &entry.hash],
-    )
-    .unwrap();
+    copy.execute(&format!(
+        "UPDATE ledger SET object_id = '{}', hash = '{}' WHERE seq = 7",
+        entry.object_id, entry.hash
+    ));
     let output = copy.run(&["audit", "verify"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
@@ -873,6 +866,12 @@ fn audit_verify_names_an_edit_whose_hash_was_recomputed() {
 
 #[test]
 fn audit_verify_names_an_unreadable_entry() {
+    // A collection that is not a UUID can only be written where the column is text:
+    // PostgreSQL's is of type uuid, so this edit cannot exist there (an unreadable
+    // direction, below, is the case both backends share).
+    if store::test_backend::test_backend() == store::test_backend::TestBackend::Postgres {
+        return;
+    }
     let (_node, output) = tampered(
         "unreadable",
         "UPDATE ledger SET collection = 'garbage' WHERE seq = 10",
@@ -889,6 +888,34 @@ fn audit_verify_names_an_unreadable_entry() {
     );
 }
 
+/// Gives entry `seq` of `node` a direction Passerelle never writes, past the check
+/// constraint that keeps it out (what someone with the database's rights can do).
+fn unreadable_direction(node: &Rabat, seq: u64) {
+    let update = format!("UPDATE ledger SET direction = 'forwarded' WHERE seq = {seq};");
+    common::execute_sql(
+        node.path(),
+        &format!("PRAGMA ignore_check_constraints = ON; {update}"),
+        &format!("ALTER TABLE ledger DROP CONSTRAINT ledger_direction_check; {update}"),
+    );
+}
+
+#[test]
+fn audit_verify_names_an_entry_with_an_unreadable_direction() {
+    let copy = base_ledger().copy("unreadable-direction");
+    unreadable_direction(&copy, 10);
+    let output = copy.run(&["audit", "verify"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.starts_with("ledger BROKEN at entry 10: it cannot be read"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"ledger entry 10 has an unreadable direction "forwarded""#),
+        "{text}"
+    );
+}
+
 #[test]
 fn audit_verify_with_an_anchor_shows_entries_cut_off_the_end() {
     let rabat = base_ledger();
@@ -896,13 +923,7 @@ fn audit_verify_with_an_anchor_shows_entries_cut_off_the_end() {
     let head_hash = head["head_hash"].as_str().unwrap().to_owned();
     let entries = head["entries"].as_u64().unwrap();
     let copy = rabat.copy("truncated");
-    let raw = rusqlite::Connection::open(copy.database()).unwrap();
-    raw.execute(
-        "DELETE FROM ledger WHERE seq > ?1",
-        [i64::try_from(entries).unwrap() - 2],
-    )
-    .unwrap();
-    drop(raw);
+    copy.execute(&format!("DELETE FROM ledger WHERE seq > {}", entries - 2));
     // The shorter chain holds by itself…
     assert!(copy.ok(&["audit", "verify"]).starts_with("ledger OK: "));
     // …but not against the head printed before.
@@ -1137,13 +1158,7 @@ fn audit_pages_through_a_large_ledger() {
 
     // A break beyond the first page is found and named.
     let copy = rabat.copy("late-edit");
-    let raw = rusqlite::Connection::open(copy.database()).unwrap();
-    raw.execute(
-        "UPDATE ledger SET rule = 'third-party-clear' WHERE seq = 9001",
-        [],
-    )
-    .unwrap();
-    drop(raw);
+    copy.execute("UPDATE ledger SET rule = 'third-party-clear' WHERE seq = 9001");
     let output = copy.run(&["audit", "verify"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
@@ -1152,13 +1167,7 @@ fn audit_pages_through_a_large_ledger() {
         stdout(&output)
     );
     let copy = rabat.copy("late-unreadable");
-    let raw = rusqlite::Connection::open(copy.database()).unwrap();
-    raw.execute(
-        "UPDATE ledger SET channel = NULL, collection = 'x' WHERE seq = 7777",
-        [],
-    )
-    .unwrap();
-    drop(raw);
+    unreadable_direction(&copy, 7777);
     let output = copy.run(&["audit", "verify"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(

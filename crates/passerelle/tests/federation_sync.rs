@@ -27,10 +27,7 @@ use common::{Server, ok, run, token_in};
 use federation::NodeIdentity;
 use federation::signature;
 use serde_json::{Value, json};
-use store::{
-    Channel, Direction, LedgerQuery, Provenance, SignatureCheck, SqliteStore, Store, SystemClock,
-    Version,
-};
+use store::{Channel, Direction, LedgerQuery, Provenance, SignatureCheck, Store, Version};
 
 const ANY_PORT: (&str, &str) = ("PASSERELLE__SERVER__LISTEN", "127.0.0.1:0");
 const TAXII: &str = "application/taxii+json;version=2.1";
@@ -207,10 +204,8 @@ impl Node {
     }
 
     /// The node's store (opened in this process; the node may be running).
-    fn store(&self) -> Arc<dyn Store> {
-        Arc::new(
-            SqliteStore::open_file(&self.dir.join("passerelle.db"), Arc::new(SystemClock)).unwrap(),
-        )
+    async fn store(&self) -> Arc<dyn Store> {
+        common::open_store(&self.dir).await
     }
 }
 
@@ -640,7 +635,7 @@ fn pull_stores_partner_objects_with_verified_provenance_and_revocations_travel()
     // its receipt is in Paris's ledger, which verifies.
     let rt = runtime();
     rt.block_on(async {
-        let store = paris.store();
+        let store = paris.store().await;
         let collection = store.find_collection("from-rabat").await.unwrap().id;
         for (id, version) in expected.keys() {
             let provenance = store
@@ -828,7 +823,7 @@ fn pulled_objects_are_checked_tampered_unsigned_invalid_and_unknown_signers_are_
     assert_eq!(quarantined.len(), 1);
     let ((id, version), _) = quarantined.into_iter().next().unwrap();
     runtime().block_on(async {
-        let store = paris.store();
+        let store = paris.store().await;
         let collection = store.find_collection("quarantine").await.unwrap().id;
         let provenance = store
             .provenance(collection, &id, &Version::parse(&version).unwrap())
@@ -931,7 +926,7 @@ fn push_discloses_through_egress_writes_the_ledger_and_sends_revocations() {
     }
     let arrived_ids: HashSet<(String, String)> = arrived.keys().cloned().collect();
     runtime().block_on(async {
-        let store = paris.store();
+        let store = paris.store().await;
         let disclosed = store
             .ledger(&LedgerQuery {
                 partner: Some("rabat".into()),
@@ -972,6 +967,7 @@ fn push_discloses_through_egress_writes_the_ledger_and_sends_revocations() {
     let recorded_hashes: HashSet<String> = runtime().block_on(async {
         paris
             .store()
+            .await
             .ledger(&LedgerQuery {
                 direction: Some(Direction::Disclosed),
                 ..LedgerQuery::default()
@@ -1464,7 +1460,7 @@ fn a_node_killed_while_pulling_100000_objects_resumes_with_exactly_the_same_obje
     }
     // One receipt per object, none twice: the ledger holds exactly one entry each.
     runtime().block_on(async {
-        let store = paris.store();
+        let store = paris.store().await;
         let head = store.ledger_head().await.unwrap().unwrap();
         assert_eq!(head.seq, total);
         assert_eq!(head.direction, Direction::Received);
@@ -1564,6 +1560,7 @@ fn a_push_that_failed_is_sent_again_without_being_disclosed_twice() {
     runtime().block_on(async {
         let disclosed = paris
             .store()
+            .await
             .ledger(&LedgerQuery {
                 direction: Some(Direction::Disclosed),
                 ..LedgerQuery::default()

@@ -30,10 +30,7 @@ use std::sync::Arc;
 use federation::publish::PUBLISHED_SOURCE;
 use federation::signature::{PROJECT_IDENTITY_ID, SIGNATURE_EXTENSION_ID};
 use store::ledger::sha256_hex;
-use store::{
-    Direction, LedgerQuery, ObjectQuery, Provenance, SignatureCheck, SqliteStore, Store,
-    SystemClock, VersionMatch,
-};
+use store::{Direction, LedgerQuery, ObjectQuery, Provenance, SignatureCheck, Store, VersionMatch};
 
 /// The sample objects by short name: (file, id).
 fn sample_ids() -> BTreeMap<String, String> {
@@ -78,8 +75,9 @@ fn short(object: &serde_json::Value) -> String {
     name
 }
 
+/// A node's store, on the test backend (its database is named in its config).
 async fn open(dir: &Path) -> Arc<dyn Store> {
-    Arc::new(SqliteStore::open(dir, Arc::new(SystemClock)).unwrap())
+    common::open_store(dir).await
 }
 
 /// What a node holds of one object: its provenance, the object, its exact bytes.
@@ -129,6 +127,9 @@ fn names(ids: &BTreeMap<String, String>, wanted: &[&str]) -> BTreeSet<String> {
 #[test]
 fn three_nodes_exchange_exactly_what_their_agreements_allow() {
     let dir = tempfile::tempdir().unwrap();
+    // On PostgreSQL the demo makes a database per node and keeps it (--keep): dropped
+    // by this guard when the test ends, however it ends.
+    let _databases = common::DemoDatabases::of(dir.path());
     let out = common::ok(&["demo", "--once", "--keep", dir.path().to_str().unwrap()]);
     assert!(out.contains("== DGST Rabat"), "{out}");
     let ids = sample_ids();

@@ -21,7 +21,7 @@ use federation::signature;
 use stix::bundle::ObjectReader;
 use store::{
     Channel, Direction, LedgerEntry, LedgerQuery, ObjectQuery, ObjectRecord, Provenance,
-    SignatureCheck, SqliteStore, Store, SyncState, SystemClock, VersionMatch,
+    SignatureCheck, Store, SyncState, VersionMatch,
 };
 
 const RABAT: &str = concat!(
@@ -108,8 +108,7 @@ impl Node {
     fn read<T>(&self, f: impl AsyncFnOnce(Arc<dyn Store>) -> T) -> T {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         runtime.block_on(async {
-            let store: Arc<dyn Store> =
-                Arc::new(SqliteStore::open(Path::new(&self.data), Arc::new(SystemClock)).unwrap());
+            let store = common::open_store(Path::new(&self.data)).await;
             f(store).await
         })
     }

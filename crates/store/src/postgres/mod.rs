@@ -25,6 +25,7 @@ mod leases;
 mod ledger;
 mod migrate;
 mod objects;
+pub mod server;
 mod statuses;
 mod store_impl;
 mod sync;
