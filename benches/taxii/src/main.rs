@@ -6,11 +6,14 @@
 //! - `by-id`: the latency of Get An Object for random stored ids.
 //! - `raw-sqlite`: the machine's raw limit for the same work: a bare rusqlite insert
 //!   loop, page-read loop and point read over the same objects.
+//! - `federation-costs`: what each step of an exchange between two nodes costs per
+//!   object, in process (`scripts/bench-federation.sh`).
 //!
 //! Results are `key value` lines on stdout, for the script to read. Credentials come
 //! from the environment variable `TAXII_AUTHORIZATION` (the whole header value,
 //! `Bearer …` or `Basic …`), never from the command line.
 
+mod federation;
 mod generate;
 mod raw;
 
@@ -109,6 +112,16 @@ enum Command {
         #[arg(long, default_value_t = 2000)]
         samples: u64,
     },
+    /// Per-object cost of each step of a federated exchange, objects [0, N) of the seed.
+    FederationCosts {
+        #[arg(long)]
+        objects: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Runs of each step; the median is reported.
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+    },
     /// The raw SQLite limit over objects [0, N) of the seed.
     RawSqlite {
         /// The database file to create (removed first).
@@ -150,6 +163,11 @@ fn main() -> anyhow::Result<()> {
             concurrency,
         } => runtime()?.block_on(ingest(target, objects, seed, envelope, concurrency)),
         Command::Page { target, limit } => runtime()?.block_on(page(target, limit)),
+        Command::FederationCosts {
+            objects,
+            seed,
+            repeat,
+        } => runtime()?.block_on(federation::run(objects, seed, repeat)),
         Command::ById {
             target,
             objects,

@@ -6,8 +6,12 @@
 //! the bytes to send (redacted and signed as needed) with the [`Rule`] that
 //! allowed them, or the rule that stopped the object and why. The order:
 //!
-//! 1. marking-definitions and extension-definitions always go, untouched;
-//! 2. the object's collection must be one the agreement names;
+//! 1. the object's collection must be one the agreement names: nothing of a
+//!    collection the agreement does not share goes, definitions included;
+//! 2. marking-definitions and extension-definitions always go, untouched, and
+//!    so do the identities the node publishes with its signature
+//!    extension-definition ([`crate::publish`]): the Passerelle project's,
+//!    untouched, and the node's own, signed;
 //! 3. its type must be one the agreement names (none named: every type);
 //! 4. its TLP (the most restrictive TLP of `object_marking_refs`, TLP 1.0 ids
 //!    mapped; unmarked: the node's default) must not be RED,
@@ -36,16 +40,22 @@ use uuid::Uuid;
 use crate::agreement::{Agreement, ConfigError, parse_tlp};
 use crate::identity::NodeIdentity;
 use crate::origin::Origin;
+use crate::publish::{PublishedForms, PublishedIdentity};
 use crate::signature::sign_map;
 
 /// Why an object goes or does not go. The text form (kebab-case) is stable:
 /// the preview, the ledger and tests use it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Rule {
-    /// Allowed: a marking-definition, which always goes.
+    /// Allowed: a marking-definition, which always goes from a shared collection.
     MarkingDefinition,
-    /// Allowed: an extension-definition, which always goes.
+    /// Allowed: an extension-definition, which always goes from a shared collection.
     ExtensionDefinition,
+    /// Allowed: an identity the node publishes with its signatures (the Passerelle
+    /// project's, creator of the signature extension-definition, and the node's
+    /// own, which signatures name), exactly as published; it always goes from a
+    /// shared collection.
+    PublishedIdentity,
     /// Allowed: our own data, within the agreement.
     OwnData,
     /// Allowed: a partner's TLP:CLEAR data.
@@ -84,9 +94,10 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, allowing ones first.
-    pub const ALL: [Rule; 19] = [
+    pub const ALL: [Rule; 20] = [
         Rule::MarkingDefinition,
         Rule::ExtensionDefinition,
+        Rule::PublishedIdentity,
         Rule::OwnData,
         Rule::ThirdPartyClear,
         Rule::ThirdPartyGreenCommunity,
@@ -111,6 +122,7 @@ impl Rule {
         match self {
             Rule::MarkingDefinition => "marking-definition",
             Rule::ExtensionDefinition => "extension-definition",
+            Rule::PublishedIdentity => "published-identity",
             Rule::OwnData => "own-data",
             Rule::ThirdPartyClear => "third-party-clear",
             Rule::ThirdPartyGreenCommunity => "third-party-green-community",
@@ -137,6 +149,7 @@ impl Rule {
             self,
             Rule::MarkingDefinition
                 | Rule::ExtensionDefinition
+                | Rule::PublishedIdentity
                 | Rule::OwnData
                 | Rule::ThirdPartyClear
                 | Rule::ThirdPartyGreenCommunity
@@ -263,6 +276,8 @@ pub struct EgressContext {
     partners: BTreeMap<String, PartnerPolicy>,
     /// Partner name by STIX identity id, to find an originator from a signature.
     by_identity: HashMap<String, String>,
+    /// The identities the node publishes, to recognise them exactly.
+    published: PublishedForms,
 }
 
 impl EgressContext {
@@ -321,6 +336,7 @@ impl EgressContext {
         }
         Ok(EgressContext {
             default_tlp: agreement.default_tlp()?,
+            published: PublishedForms::new(&identity),
             identity,
             communities: agreement.node.communities.iter().cloned().collect(),
             partners,
@@ -372,7 +388,8 @@ struct ThirdParty<'a> {
 }
 
 /// The decision; `ends` is `None` when deciding an end of a relationship
-/// (depth 1: an end's own ends are not followed).
+/// (depth 1: an end's own ends are not followed), and then only whether it goes
+/// counts: a disclosed end's bytes are as stored, never signed.
 fn decide_at(
     ctx: &EgressContext,
     partner_name: &str,
@@ -401,14 +418,7 @@ fn decide_at(
         return withhold(Rule::Unparseable, format!("{id}: no type"));
     };
 
-    // 1. Definitions always go, as stored: the standard TLP ones must not change.
-    match object_type.as_str() {
-        "marking-definition" => return disclose_untouched(item, Rule::MarkingDefinition),
-        "extension-definition" => return disclose_untouched(item, Rule::ExtensionDefinition),
-        _ => {}
-    }
-
-    // 2. Collection, 3. type.
+    // 1. Collection: the agreement's scope, for every object.
     if !partner.collections.contains(&item.collection) {
         return withhold(
             Rule::CollectionNotShared,
@@ -418,6 +428,32 @@ fn decide_at(
             ),
         );
     }
+
+    // 2. Definitions always go, as stored: the standard TLP ones must not change.
+    // So do the identities published with the signature extension-definition, which
+    // a partner needs to resolve it and the signatures that name us.
+    match object_type.as_str() {
+        "marking-definition" => return disclose_untouched(item, Rule::MarkingDefinition),
+        "extension-definition" => return disclose_untouched(item, Rule::ExtensionDefinition),
+        "identity" => match ctx.published.identity(&id, &value) {
+            Some(PublishedIdentity::Project) => {
+                return disclose_untouched(item, Rule::PublishedIdentity);
+            }
+            Some(PublishedIdentity::Node) if ends.is_some() => {
+                return signed(ctx, &id, value, Rule::PublishedIdentity, item.bytes.len());
+            }
+            Some(PublishedIdentity::Node) => {
+                return disclose_untouched(item, Rule::PublishedIdentity);
+            }
+            None => {}
+        },
+        _ => {}
+    }
+    let Some(obj) = value.as_object_mut() else {
+        return withhold(Rule::Unparseable, "not a JSON object");
+    };
+
+    // 3. Type.
     if !partner.types.is_empty() && !partner.types.contains(&object_type) {
         return withhold(
             Rule::TypeNotShared,
@@ -548,24 +584,46 @@ fn decide_at(
         }
     }
 
-    // 11. Signature.
+    // 11. Signature. An end of a relationship is decided only to know whether it
+    // may go: it is not sent, so it is not signed (signing is most of the cost).
     let must_sign = third_party.is_none() || redacted;
-    if !must_sign {
+    if !must_sign || ends.is_none() {
         return Decision::Disclose {
             bytes: item.bytes.clone(),
             rule,
             redacted,
         };
     }
+    match signed(ctx, &id, value, rule, item.bytes.len()) {
+        Decision::Disclose { bytes, rule, .. } => Decision::Disclose {
+            bytes,
+            rule,
+            redacted,
+        },
+        withheld => withheld,
+    }
+}
+
+/// `value` signed by us, to go by `rule`.
+fn signed(
+    ctx: &EgressContext,
+    id: &str,
+    mut value: Value<'_>,
+    rule: Rule,
+    size: usize,
+) -> Decision {
+    let Some(obj) = value.as_object_mut() else {
+        return withhold(Rule::Unparseable, "not a JSON object");
+    };
     if let Err(e) = sign_map(obj, &ctx.identity) {
         return withhold(Rule::Unparseable, format!("{id}: cannot be signed: {e}"));
     }
-    let mut bytes = Vec::with_capacity(item.bytes.len() + 256);
+    let mut bytes = Vec::with_capacity(size + 256);
     json::write_compact(&value, &mut bytes);
     Decision::Disclose {
         bytes,
         rule,
-        redacted,
+        redacted: false,
     }
 }
 

@@ -8,7 +8,9 @@
 //! leave ([`disclosure`], which writes the ledger) and the checks on what arrives
 //! ([`receipt`]). [`gate`] puts both behind the TAXII server's partner accounts;
 //! air-gapped partners exchange signed files ([`offline`]); [`sync`] runs the pull
-//! and push exchanges with partners over TAXII.
+//! and push exchanges with partners over TAXII; [`publish`] stores what every
+//! partner needs to read our signatures (the signature extension-definition and the
+//! identities it names) where partners receive from us.
 
 pub mod agreement;
 pub mod disclosure;
@@ -18,6 +20,7 @@ pub mod identity;
 pub mod node;
 pub mod offline;
 pub mod origin;
+pub mod publish;
 pub mod receipt;
 pub mod signature;
 pub mod sync;

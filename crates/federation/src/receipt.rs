@@ -8,6 +8,7 @@ use store::{Channel, Provenance};
 use crate::agreement::OnInvalidSignature;
 use crate::node::{Federation, FederationError};
 use crate::origin::SignatureCheck;
+use crate::publish::is_project_identity;
 use crate::signature;
 
 /// What to do with one incoming object.
@@ -28,14 +29,21 @@ pub enum Verdict {
 
 /// Marking and extension definitions travel unsigned (egress lets them go as they
 /// are, and the standard ones may not be changed); they define how to read data,
-/// they are not data, so they need no signature to be accepted.
-fn is_definition(bytes: &[u8]) -> bool {
+/// they are not data, so they need no signature to be accepted. Nor does the
+/// Passerelle project identity, the creator of the signature extension-definition,
+/// which every node publishes unchanged ([`crate::publish`]): it is accepted
+/// unsigned only exactly as published.
+fn travels_unsigned(bytes: &[u8]) -> bool {
     stix::json::parse(bytes).is_ok_and(|value| {
-        value
+        let object_type = value
             .as_object()
             .and_then(|obj| obj.get("type"))
-            .and_then(stix::json::Value::as_str)
-            .is_some_and(|t| t == "marking-definition" || t == "extension-definition")
+            .and_then(stix::json::Value::as_str);
+        match object_type {
+            Some("marking-definition" | "extension-definition") => true,
+            Some("identity") => is_project_identity(&value),
+            _ => false,
+        }
     })
 }
 
@@ -51,7 +59,7 @@ impl Federation {
         let check = self.check_signature(bytes);
         Ok(match &check {
             SignatureCheck::Verified { .. } => Verdict::Accept(check),
-            SignatureCheck::Unsigned if inbound.accept_unsigned || is_definition(bytes) => {
+            SignatureCheck::Unsigned if inbound.accept_unsigned || travels_unsigned(bytes) => {
                 Verdict::Accept(check)
             }
             SignatureCheck::Unsigned => Verdict::Reject {

@@ -883,4 +883,94 @@ async fn verdicts_follow_each_partners_inbound_settings() {
             Verdict::Accept(SignatureCheck::Unsigned)
         );
     }
+    // So does the project identity that created the signature extension-definition,
+    // but only exactly as every node publishes it.
+    let project = federation::signature::project_identity().to_string();
+    assert_eq!(
+        node.federation
+            .verdict("paris", project.as_bytes())
+            .unwrap(),
+        Verdict::Accept(SignatureCheck::Unsigned)
+    );
+    let changed = project.replace(
+        "\"name\":\"Passerelle\"",
+        "\"name\":\"Passerelle (mirror)\"",
+    );
+    assert_ne!(changed, project);
+    assert!(matches!(
+        node.federation
+            .verdict("paris", changed.as_bytes())
+            .unwrap(),
+        Verdict::Reject {
+            check: SignatureCheck::Unsigned,
+            ..
+        }
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishing_stores_the_definition_and_identities_where_partners_receive_and_they_go_to_all()
+{
+    let node = rabat_node().await;
+    let report = node.federation.publish().await.unwrap();
+    // Every collection an outbound agreement names, three objects each.
+    assert_eq!(report.collections.len(), 3);
+    assert_eq!(report.added, 9);
+    // A second time adds nothing.
+    let again = node.federation.publish().await.unwrap();
+    assert_eq!(again.added, 0);
+    let project = federation::signature::PROJECT_IDENTITY_ID;
+    let ours = rabat().identity;
+    let published = [SIGNATURE_EXTENSION_ID, project, ours.as_str()];
+    for (partner, shared) in [
+        ("paris", vec![SHARED, FROM_PARIS, FROM_MADRID]),
+        ("madrid", vec![SHARED, FROM_PARIS, FROM_MADRID]),
+        ("lisboa", vec![SHARED, FROM_PARIS]),
+    ] {
+        for collection in [SHARED, FROM_PARIS, FROM_MADRID] {
+            let records = node.records(collection).await;
+            let decided: BTreeMap<String, Outcome> = node
+                .federation
+                .decide(partner, collection, records)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|o| (o.record.id.clone(), o))
+                .collect();
+            for id in published {
+                assert_eq!(
+                    decided[id].record.provenance,
+                    Some(Provenance::Import {
+                        source: federation::publish::PUBLISHED_SOURCE.into()
+                    })
+                );
+            }
+            let rule = |id: &str| decided[id].decision.rule().as_str();
+            if !shared.contains(&collection) {
+                // Lisboa's agreement does not share from-madrid: nothing of it goes.
+                for id in published {
+                    assert_eq!(rule(id), "collection-not-shared", "{partner} {id}");
+                }
+                continue;
+            }
+            assert_eq!(rule(SIGNATURE_EXTENSION_ID), "extension-definition");
+            assert_eq!(rule(project), "published-identity");
+            assert_eq!(rule(&ours), "published-identity");
+            // The definition and the project identity go as every node publishes
+            // them; our identity goes signed by us.
+            let sent = |id: &str| decided[id].bytes().unwrap().to_vec();
+            assert_eq!(
+                json::parse(&sent(SIGNATURE_EXTENSION_ID)).unwrap(),
+                federation::signature::signature_extension_definition()
+            );
+            assert_eq!(
+                federation::signature::verify(&sent(&ours), &keys),
+                verified_by(&rabat())
+            );
+            assert_eq!(
+                node.federation.check_signature(&sent(project)),
+                SignatureCheck::Unsigned
+            );
+        }
+    }
 }

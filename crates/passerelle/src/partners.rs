@@ -1,6 +1,7 @@
 //! The node's federation, wired from its data folder and configuration: the node
 //! identity and signing key (created on a node's first run) and the agreements with
-//! its partners, resolved against the store into a [`Federation`].
+//! its partners, resolved against the store into a [`Federation`]; and publishing
+//! what partners need to read our signatures before anything goes to them.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -47,4 +48,15 @@ fn has_identity(data: &Path) -> bool {
 pub async fn federation(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Federation> {
     let identity = identity(config)?;
     Ok(Federation::new(store, config.agreement(), identity).await?)
+}
+
+/// Stores the signature extension-definition and the identities it needs into every
+/// collection partners receive from ([`Federation::publish`]): run by `serve` before it
+/// listens, and by `sync` and `export --partner` before they send anything.
+pub async fn publish(federation: &Federation) -> anyhow::Result<()> {
+    federation
+        .publish()
+        .await
+        .context("cannot publish the signature extension-definition and the node identity")?;
+    Ok(())
 }

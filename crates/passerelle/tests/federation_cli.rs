@@ -3,10 +3,13 @@
 //! entry it prints loaded by the partner's node, `agreement preview|show` on the
 //! sample intelligence of `testdata/federation/`, and `audit verify|log` on ledgers
 //! written by the federation library (as the sync workers and the TAXII gate write
-//! them) and then tampered with through SQLite directly.
+//! them) and then tampered with through the database directly (SQLite or PostgreSQL,
+//! the test backend).
 //!
 //! The node under test is Rabat. Its collections: `shared` (its own `rabat.json`),
-//! `from-paris` and `from-madrid` (the partners' bundles, stored as their data).
+//! `from-paris` and `from-madrid` (the partners' bundles, stored as their data), each
+//! also holding what the node publishes as `serve` does when it starts (the signature
+//! extension-definition, the project identity that created it, Rabat's identity).
 //!
 //! | partner | outbound collections | max_tlp | communities | else |
 //! |---|---|---|---|---|
@@ -26,7 +29,7 @@ use common::{ok, run};
 use federation::{Agreement, Federation, NodeIdentity, Outcome};
 use store::{
     Channel, DeleteFilter, LedgerQuery, ManualClock, Micros, NewObject, ObjectQuery, Provenance,
-    SignatureCheck, SqliteStore,
+    SignatureCheck,
 };
 use uuid::Uuid;
 
@@ -188,16 +191,15 @@ consents = [{{ originator = "paris", tlp = "amber", reference = "letter 2026-11-
                     .unwrap();
                 assert_eq!(added.len(), 6);
             }
+            // What `serve` publishes when it starts: the signature extension-definition,
+            // the project identity that created it and ours, in each outbound collection.
+            assert_eq!(federation.publish().await.unwrap().added, 9);
         });
         rabat
     }
 
     fn path(&self) -> &Path {
         Path::new(&self.data)
-    }
-
-    fn database(&self) -> PathBuf {
-        self.path().join("passerelle.db")
     }
 
     /// Runs `body` with the node's federation over its database, the store's clock at `at`.
@@ -207,14 +209,12 @@ consents = [{{ originator = "paris", tlp = "amber", reference = "letter 2026-11-
         Fut: std::future::Future<Output = T>,
     {
         let clock = Arc::new(ManualClock::new(Micros::parse(at).unwrap()));
-        let store = SqliteStore::open_file(&self.database(), clock).unwrap();
         let config = std::fs::read_to_string(self.path().join("passerelle.toml")).unwrap();
         let agreement = Agreement::from_toml(&config).unwrap();
         let identity = NodeIdentity::load(self.path()).unwrap();
         runtime().block_on(async {
-            let federation = Federation::new(Arc::new(store), agreement, identity)
-                .await
-                .unwrap();
+            let store = common::open_store_with_clock(self.path(), clock).await;
+            let federation = Federation::new(store, agreement, identity).await.unwrap();
             body(Arc::new(federation)).await
         })
     }
@@ -266,17 +266,18 @@ consents = [{{ originator = "paris", tlp = "amber", reference = "letter 2026-11-
     fn copy(&self, name: &str) -> Rabat {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join(name);
-        std::fs::create_dir_all(&data).unwrap();
-        for entry in std::fs::read_dir(self.path()).unwrap() {
-            let entry = entry.unwrap();
-            let target = data.join(entry.file_name());
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
+        common::copy_node(self.path(), &data);
         Rabat {
             dir,
             data: data.to_str().unwrap().to_owned(),
             init: self.init.clone(),
         }
+    }
+
+    /// Runs `sql` (the same on SQLite and PostgreSQL) on the node's database, behind
+    /// Passerelle's back.
+    fn execute(&self, sql: &str) {
+        common::execute_sql(self.path(), sql, sql);
     }
 }
 
@@ -471,14 +472,67 @@ fn the_printed_entry_works_in_the_partners_config() {
     );
 }
 
+/// `init` with a configuration that already has partners publishes what they need to
+/// read its signatures into the collections its agreements share.
+#[test]
+fn init_publishes_the_signature_definition_where_partners_receive() {
+    let dir = tempfile::tempdir().unwrap();
+    let (paris, _) = init(dir.path(), "paris", "DGSI Paris");
+    let data = dir.path().join("rabat");
+    std::fs::create_dir_all(&data).unwrap();
+    let config = data.join("rabat.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[node]\ndata = \".\"\nname = \"DGSN Rabat\"\n\n[[partners]]\nname = \"paris\"\n{}\n\
+             [partners.outbound]\ncollections = [\"default\"]\n",
+            identity_lines(&paris)
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    ok(&["init", "--config", config]);
+    let ours = NodeIdentity::load(&data).unwrap().identity;
+    let bundle = json(&ok(&[
+        "export",
+        "--collection",
+        "default",
+        "--config",
+        config,
+    ]));
+    let held: Vec<&str> = bundle["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        held,
+        [
+            federation::signature::SIGNATURE_EXTENSION_ID,
+            federation::signature::PROJECT_IDENTITY_ID,
+            ours.as_str()
+        ]
+    );
+}
+
 // ---- agreement ----
 
 #[test]
 fn preview_lists_every_object_with_its_rule() {
     let rabat = Rabat::new();
+    // Our identity (published with the signature extension-definition) is made at
+    // random by init: the snapshot names it by a placeholder of the same length.
+    let ours = NodeIdentity::load(rabat.path()).unwrap().identity;
+    let placeholder = "identity--rabat000-0000-4000-8000-000000000000";
+    assert_eq!(ours.len(), placeholder.len());
     for partner in ["paris", "madrid"] {
         let text = rabat.ok(&["agreement", "preview", partner]);
-        insta::assert_snapshot!(format!("preview_{partner}"), text);
+        assert!(text.contains(&ours), "{text}");
+        insta::assert_snapshot!(
+            format!("preview_{partner}"),
+            text.replace(&ours, placeholder)
+        );
     }
 }
 
@@ -487,8 +541,9 @@ fn preview_in_json_names_each_object_rule_and_detail() {
     let rabat = Rabat::new();
     let records = lines(&rabat.ok(&["agreement", "preview", "paris", "--format", "json"]));
     let (summary, objects) = records.split_last().unwrap();
-    // Every latest version of every collection, once.
-    assert_eq!(objects.len(), 12 + 6 + 6);
+    // Every latest version of every collection, once: the samples, and the three
+    // published objects in each of the three collections.
+    assert_eq!(objects.len(), 12 + 6 + 6 + 3 * 3);
     let rule_of = |id: &str| {
         let record = objects
             .iter()
@@ -535,20 +590,23 @@ fn preview_in_json_names_each_object_rule_and_detail() {
 
     let summary = &summary["summary"];
     assert_eq!(summary["partner"], "paris");
-    assert_eq!(summary["objects"], 24);
+    assert_eq!(summary["objects"], 33);
     let counted: u64 = summary["rules"]
         .as_object()
         .unwrap()
         .values()
         .map(|n| n.as_u64().unwrap())
         .sum();
-    assert_eq!(counted, 24);
+    assert_eq!(counted, 33);
     assert_eq!(
         summary["disclosed"].as_u64().unwrap() + summary["withheld"].as_u64().unwrap(),
-        24
+        33
     );
     assert_eq!(summary["rules"]["tlp-red"], 1);
-    assert_eq!(summary["rules"]["collection-not-shared"], 6);
+    // from-paris is not shared with Paris: its samples and its published objects.
+    assert_eq!(summary["rules"]["collection-not-shared"], 6 + 3);
+    assert_eq!(summary["rules"]["extension-definition"], 2);
+    assert_eq!(summary["rules"]["published-identity"], 4);
 
     // --only and --collection narrow the list, not the decisions.
     let withheld = lines(&rabat.ok(&[
@@ -571,7 +629,7 @@ fn preview_in_json_names_each_object_rule_and_detail() {
         objects.len() as u64,
         summary["summary"]["withheld"].as_u64().unwrap()
     );
-    assert_eq!(summary["summary"]["objects"], 12);
+    assert_eq!(summary["summary"]["objects"], 12 + 3);
 }
 
 #[test]
@@ -713,13 +771,12 @@ fn audit_verify_passes_on_a_fresh_node_and_after_disclosures() {
     assert!(anchored.ends_with("; anchor found\n"), "{anchored}");
 }
 
-/// A node with received and disclosed entries, and a raw connection on a copy of it.
+/// A copy of a node with received and disclosed entries, `sql` run on its database,
+/// and what `audit verify` said of it.
 fn tampered(name: &str, sql: &str) -> (Rabat, std::process::Output) {
     let rabat = base_ledger();
     let copy = rabat.copy(name);
-    let raw = rusqlite::Connection::open(copy.database()).unwrap();
-    raw.execute_batch(sql).unwrap();
-    drop(raw);
+    copy.execute(sql);
     let output = copy.run(&["audit", "verify"]);
     (copy, output)
 }
@@ -794,12 +851,10 @@ fn audit_verify_names_an_edit_whose_hash_was_recomputed() {
     assert_eq!(entry.seq, 7);
     entry.object_id = "indicator--00000000-0000-4000-8000-000000000000".into();
     entry.hash = store::ledger::entry_hash(&entry);
-    let raw = rusqlite::Connection::open(copy.database()).unwrap();
-    raw.execute(
-        "UPDATE ledger SET object_id = ?1, hash = ?2 WHERE seq = 7",
-        [&entry.object_id, &entry.hash],
-    )
-    .unwrap();
+    copy.execute(&format!(
+        "UPDATE ledger SET object_id = '{}', hash = '{}' WHERE seq = 7",
+        entry.object_id, entry.hash
+    ));
     let output = copy.run(&["audit", "verify"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
@@ -811,6 +866,12 @@ fn audit_verify_names_an_edit_whose_hash_was_recomputed() {
 
 #[test]
 fn audit_verify_names_an_unreadable_entry() {
+    // A collection that is not a UUID can only be written where the column is text:
+    // PostgreSQL's is of type uuid, so this edit cannot exist there (an unreadable
+    // direction, below, is the case both backends share).
+    if store::test_backend::test_backend() == store::test_backend::TestBackend::Postgres {
+        return;
+    }
     let (_node, output) = tampered(
         "unreadable",
         "UPDATE ledger SET collection = 'garbage' WHERE seq = 10",
@@ -827,6 +888,34 @@ fn audit_verify_names_an_unreadable_entry() {
     );
 }
 
+/// Gives entry `seq` of `node` a direction Passerelle never writes, past the check
+/// constraint that keeps it out (what someone with the database's rights can do).
+fn unreadable_direction(node: &Rabat, seq: u64) {
+    let update = format!("UPDATE ledger SET direction = 'forwarded' WHERE seq = {seq};");
+    common::execute_sql(
+        node.path(),
+        &format!("PRAGMA ignore_check_constraints = ON; {update}"),
+        &format!("ALTER TABLE ledger DROP CONSTRAINT ledger_direction_check; {update}"),
+    );
+}
+
+#[test]
+fn audit_verify_names_an_entry_with_an_unreadable_direction() {
+    let copy = base_ledger().copy("unreadable-direction");
+    unreadable_direction(&copy, 10);
+    let output = copy.run(&["audit", "verify"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.starts_with("ledger BROKEN at entry 10: it cannot be read"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"ledger entry 10 has an unreadable direction "forwarded""#),
+        "{text}"
+    );
+}
+
 #[test]
 fn audit_verify_with_an_anchor_shows_entries_cut_off_the_end() {
     let rabat = base_ledger();
@@ -834,13 +923,7 @@ fn audit_verify_with_an_anchor_shows_entries_cut_off_the_end() {
     let head_hash = head["head_hash"].as_str().unwrap().to_owned();
     let entries = head["entries"].as_u64().unwrap();
     let copy = rabat.copy("truncated");
-    let raw = rusqlite::Connection::open(copy.database()).unwrap();
-    raw.execute(
-        "DELETE FROM ledger WHERE seq > ?1",
-        [i64::try_from(entries).unwrap() - 2],
-    )
-    .unwrap();
-    drop(raw);
+    copy.execute(&format!("DELETE FROM ledger WHERE seq > {}", entries - 2));
     // The shorter chain holds by itself…
     assert!(copy.ok(&["audit", "verify"]).starts_with("ledger OK: "));
     // …but not against the head printed before.
@@ -1027,7 +1110,7 @@ fn preview_pages_through_a_large_collection() {
         "json",
     ]));
     let (summary, objects) = records.split_last().unwrap();
-    assert_eq!(objects.len(), 12 + 1201);
+    assert_eq!(objects.len(), 12 + 3 + 1201);
     let ids: std::collections::BTreeSet<&str> = objects
         .iter()
         .map(|r| r["object_id"].as_str().unwrap())
@@ -1075,13 +1158,7 @@ fn audit_pages_through_a_large_ledger() {
 
     // A break beyond the first page is found and named.
     let copy = rabat.copy("late-edit");
-    let raw = rusqlite::Connection::open(copy.database()).unwrap();
-    raw.execute(
-        "UPDATE ledger SET rule = 'third-party-clear' WHERE seq = 9001",
-        [],
-    )
-    .unwrap();
-    drop(raw);
+    copy.execute("UPDATE ledger SET rule = 'third-party-clear' WHERE seq = 9001");
     let output = copy.run(&["audit", "verify"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
@@ -1090,13 +1167,7 @@ fn audit_pages_through_a_large_ledger() {
         stdout(&output)
     );
     let copy = rabat.copy("late-unreadable");
-    let raw = rusqlite::Connection::open(copy.database()).unwrap();
-    raw.execute(
-        "UPDATE ledger SET channel = NULL, collection = 'x' WHERE seq = 7777",
-        [],
-    )
-    .unwrap();
-    drop(raw);
+    unreadable_direction(&copy, 7777);
     let output = copy.run(&["audit", "verify"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(

@@ -27,10 +27,7 @@ use common::{Server, ok, run, token_in};
 use federation::NodeIdentity;
 use federation::signature;
 use serde_json::{Value, json};
-use store::{
-    Channel, Direction, LedgerQuery, Provenance, SignatureCheck, SqliteStore, Store, SystemClock,
-    Version,
-};
+use store::{Channel, Direction, LedgerQuery, Provenance, SignatureCheck, Store, Version};
 
 const ANY_PORT: (&str, &str) = ("PASSERELLE__SERVER__LISTEN", "127.0.0.1:0");
 const TAXII: &str = "application/taxii+json;version=2.1";
@@ -207,10 +204,8 @@ impl Node {
     }
 
     /// The node's store (opened in this process; the node may be running).
-    fn store(&self) -> Arc<dyn Store> {
-        Arc::new(
-            SqliteStore::open_file(&self.dir.join("passerelle.db"), Arc::new(SystemClock)).unwrap(),
-        )
+    async fn store(&self) -> Arc<dyn Store> {
+        common::open_store(&self.dir).await
     }
 }
 
@@ -560,6 +555,21 @@ fn signed(object: &Value, identity: &NodeIdentity) -> String {
     String::from_utf8(signature::sign(object.to_string().as_bytes(), identity).unwrap()).unwrap()
 }
 
+/// What a node publishes where partners receive from it: the signature
+/// extension-definition, the project identity that created it, the node's identity.
+fn published(node: &Node) -> [String; 3] {
+    [
+        signature::SIGNATURE_EXTENSION_ID.to_owned(),
+        signature::PROJECT_IDENTITY_ID.to_owned(),
+        node.identity.clone(),
+    ]
+}
+
+/// Whether a published object travels unsigned (the two every node publishes alike).
+fn travels_unsigned(id: &str) -> bool {
+    id == signature::SIGNATURE_EXTENSION_ID || id == signature::PROJECT_IDENTITY_ID
+}
+
 // ---------------------------------------------------------------------------
 // Scenarios
 
@@ -601,6 +611,11 @@ fn pull_stores_partner_objects_with_verified_provenance_and_revocations_travel()
         expected.len()
     );
     assert!(expected.keys().any(|(id, _)| id == RABAT_CLEAR_INDICATOR));
+    // With Rabat's data comes what Paris needs to read its signatures: the signature
+    // extension-definition, the project identity that created it, Rabat's identity.
+    for id in published(&rabat) {
+        assert!(expected.keys().any(|(held, _)| *held == id), "{id}");
+    }
     assert!(
         out.contains(&format!(
             "rabat pull {shared} -> from-rabat: {n} received, {n} added, 0 already present, 0 quarantined, 0 rejected",
@@ -620,21 +635,28 @@ fn pull_stores_partner_objects_with_verified_provenance_and_revocations_travel()
     // its receipt is in Paris's ledger, which verifies.
     let rt = runtime();
     rt.block_on(async {
-        let store = paris.store();
+        let store = paris.store().await;
         let collection = store.find_collection("from-rabat").await.unwrap().id;
         for (id, version) in expected.keys() {
             let provenance = store
                 .provenance(collection, id, &Version::parse(version).unwrap())
                 .await
                 .unwrap();
+            // The definition and the project identity travel unsigned, as every node
+            // publishes them; everything else is signed by Rabat.
+            let signature = if travels_unsigned(id) {
+                SignatureCheck::Unsigned
+            } else {
+                SignatureCheck::Verified {
+                    signer: rabat.identity.clone(),
+                }
+            };
             assert_eq!(
                 provenance,
                 Provenance::Partner {
                     partner: "rabat".into(),
                     channel: Channel::Pull,
-                    signature: SignatureCheck::Verified {
-                        signer: rabat.identity.clone()
-                    },
+                    signature,
                 },
                 "{id}"
             );
@@ -801,7 +823,7 @@ fn pulled_objects_are_checked_tampered_unsigned_invalid_and_unknown_signers_are_
     assert_eq!(quarantined.len(), 1);
     let ((id, version), _) = quarantined.into_iter().next().unwrap();
     runtime().block_on(async {
-        let store = paris.store();
+        let store = paris.store().await;
         let collection = store.find_collection("quarantine").await.unwrap().id;
         let provenance = store
             .provenance(collection, &id, &Version::parse(&version).unwrap())
@@ -872,33 +894,39 @@ fn push_discloses_through_egress_writes_the_ledger_and_sends_revocations() {
 
     let (out, err, code) = paris.sync(&[], &env);
     assert_eq!(code, 0, "{out}\n{err}");
-    // CLEAR, GREEN and TLP 1.0 WHITE go; the malware, indicator and relationship at AMBER do not.
+    // CLEAR, GREEN and TLP 1.0 WHITE go; the malware, indicator and relationship at
+    // AMBER do not; what Paris publishes for its signatures goes too.
     assert!(
         out.contains(&format!(
-            "rabat push outbox -> {inbox}: 3 sent, 3 withheld (tlp-above-agreement 3), 0 refused by the partner"
+            "rabat push outbox -> {inbox}: 6 sent, 3 withheld (tlp-above-agreement 3), 0 refused by the partner"
         )),
         "{out}"
     );
 
-    // What arrived is signed by Paris, byte for byte what the ledger recorded.
+    // What arrived is signed by Paris (but for the definition and the project identity,
+    // the same on every node), byte for byte what the ledger recorded.
     let arrived = rabat.export("inbox");
-    assert_eq!(arrived.len(), 3);
+    assert_eq!(arrived.len(), 6);
+    for id in published(&paris) {
+        assert!(arrived.keys().any(|(held, _)| *held == id), "{id}");
+    }
     let key = federation::PublicKey::parse(&paris.public_key).unwrap();
     let paris_id = paris.identity.clone();
     let lookup = move |identity: &str| (identity == paris_id).then_some(key);
-    for object in arrived.values() {
+    for ((id, _), object) in &arrived {
         let check = signature::verify(object.to_string().as_bytes(), &lookup);
-        assert_eq!(
-            check,
+        let want = if travels_unsigned(id) {
+            SignatureCheck::Unsigned
+        } else {
             SignatureCheck::Verified {
-                signer: paris.identity.clone()
-            },
-            "{object}"
-        );
+                signer: paris.identity.clone(),
+            }
+        };
+        assert_eq!(check, want, "{object}");
     }
     let arrived_ids: HashSet<(String, String)> = arrived.keys().cloned().collect();
     runtime().block_on(async {
-        let store = paris.store();
+        let store = paris.store().await;
         let disclosed = store
             .ledger(&LedgerQuery {
                 partner: Some("rabat".into()),
@@ -911,10 +939,17 @@ fn push_discloses_through_egress_writes_the_ledger_and_sends_revocations() {
             .iter()
             .map(|e| (e.object_id.clone(), e.version.clone()))
             .collect();
-        assert_eq!(disclosed.len(), 3, "one entry per version sent");
+        assert_eq!(disclosed.len(), 6, "one entry per version sent");
         assert_eq!(recorded, arrived_ids);
         assert!(disclosed.iter().all(|e| e.channel == Some(Channel::Push)));
-        assert!(disclosed.iter().all(|e| e.rule == "own-data"));
+        for entry in &disclosed {
+            let rule = match entry.object_id.as_str() {
+                signature::SIGNATURE_EXTENSION_ID => "extension-definition",
+                id if published(&paris).iter().any(|p| p == id) => "published-identity",
+                _ => "own-data",
+            };
+            assert_eq!(entry.rule, rule, "{}", entry.object_id);
+        }
         store::ledger::verify(&store.ledger(&LedgerQuery::default()).await.unwrap()).unwrap();
     });
     // The exact bytes Rabat stored (read by its admin) hash to what Paris's ledger recorded.
@@ -928,10 +963,11 @@ fn push_discloses_through_egress_writes_the_ledger_and_sends_revocations() {
     while let Some(raw) = reader.next_object().unwrap() {
         served_hashes.insert(store::ledger::sha256_hex(raw.bytes));
     }
-    assert_eq!(served_hashes.len(), 3);
+    assert_eq!(served_hashes.len(), 6);
     let recorded_hashes: HashSet<String> = runtime().block_on(async {
         paris
             .store()
+            .await
             .ledger(&LedgerQuery {
                 direction: Some(Direction::Disclosed),
                 ..LedgerQuery::default()
@@ -982,7 +1018,7 @@ fn push_discloses_through_egress_writes_the_ledger_and_sends_revocations() {
     assert_eq!(versions[1]["revoked"], true);
     let status = paris.status();
     let push = &status[&("rabat".to_owned(), "push".to_owned())];
-    assert_eq!(push["objects"], 4);
+    assert_eq!(push["objects"], 7);
     assert_eq!(push["last_error"], Value::Null);
     rabat_server.terminate();
 }
@@ -1071,7 +1107,8 @@ fn push_follows_pending_statuses_retries_failures_and_keeps_envelopes_small() {
     let (out, err, code) = paris.sync(&[], &env);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(
-        out.contains("fake push outbox -> remote-c: 11 sent, 0 withheld, 1 refused by the partner"),
+        // 11 indicators and the 3 objects Paris publishes for its signatures.
+        out.contains("fake push outbox -> remote-c: 14 sent, 0 withheld, 1 refused by the partner"),
         "{out}"
     );
     assert!(
@@ -1188,6 +1225,8 @@ fn partners_down_hanging_or_answering_garbage_do_not_stop_the_others() {
         ("PASSERELLE_TOKEN_RABAT", token.as_str()),
         ("TOKEN_OTHERS", "psl_other"),
     ];
+    // Rabat's 20 indicators and the 3 objects it publishes for its signatures.
+    let from_rabat = (objects.len() + published(&rabat).len()) as u64;
     let serving = Instant::now();
     let paris_server = paris.serve(&env);
     // Rabat's objects arrive while the others fail; each failure shows in the status.
@@ -1196,7 +1235,7 @@ fn partners_down_hanging_or_answering_garbage_do_not_stop_the_others() {
         let error =
             |name: &str| status[&(name.to_owned(), "pull".to_owned())]["last_error"].clone();
         let rabat_pull = &status[&("rabat".to_owned(), "pull".to_owned())];
-        let ready = rabat_pull["objects"] == 20
+        let ready = rabat_pull["objects"] == from_rabat
             && ["down", "slow", "garbage"]
                 .iter()
                 .all(|n| error(n).is_string());
@@ -1234,7 +1273,7 @@ fn partners_down_hanging_or_answering_garbage_do_not_stop_the_others() {
         status[&("rabat".to_owned(), "pull".to_owned())]["last_error"],
         Value::Null
     );
-    assert_eq!(paris.count("from-partners"), (20, 20));
+    assert_eq!(paris.count("from-partners"), (from_rabat, from_rabat));
     let table = paris.cli(&["sync", "--status"]);
     assert!(table.contains("cannot connect"), "{table}");
 
@@ -1341,6 +1380,8 @@ fn a_node_killed_while_pulling_100000_objects_resumes_with_exactly_the_same_obje
         partner.toml()
     ));
     let env = [("PASSERELLE_TOKEN_RABAT", token.as_str())];
+    // Rabat serves its N indicators, then the 3 objects it publishes when it starts.
+    let total = (N + published(&rabat).len()) as u64;
     let setup = started.elapsed();
 
     // Killed with SIGKILL once some pages, but not all, are stored.
@@ -1352,7 +1393,7 @@ fn a_node_killed_while_pulling_100000_objects_resumes_with_exactly_the_same_obje
     drop(server);
     let (after_kill, versions) = paris.count("from-rabat");
     assert!(
-        after_kill < N as u64,
+        after_kill < total,
         "killed before the end ({after_kill} objects)"
     );
     assert_eq!(after_kill, versions);
@@ -1360,7 +1401,7 @@ fn a_node_killed_while_pulling_100000_objects_resumes_with_exactly_the_same_obje
     // Restarted, it resumes and ends with exactly Rabat's objects.
     let server = paris.serve(&env);
     wait_for(Duration::from_secs(120), "the pull to finish", || {
-        (paris.count("from-rabat").0 >= N as u64).then_some(())
+        (paris.count("from-rabat").0 >= total).then_some(())
     });
     wait_for(
         Duration::from_secs(10),
@@ -1368,17 +1409,13 @@ fn a_node_killed_while_pulling_100000_objects_resumes_with_exactly_the_same_obje
         || {
             let status = paris.status();
             let pull = &status[&("rabat".to_owned(), "pull".to_owned())];
-            (pull["objects"] == N as u64).then(|| assert!(pull["last_error"].is_null(), "{pull}"))
+            (pull["objects"] == total).then(|| assert!(pull["last_error"].is_null(), "{pull}"))
         },
     );
     let (_, logs) = server.terminate();
     assert!(!plain(&logs).contains("sync failed"), "{logs}");
     let pulled = started.elapsed();
-    assert_eq!(
-        paris.count("from-rabat"),
-        (N as u64, N as u64),
-        "no duplicates"
-    );
+    assert_eq!(paris.count("from-rabat"), (total, total), "no duplicates");
     // The same objects in the same order: the same ids, and each the object Rabat
     // holds, signed by Rabat when its egress signs what it discloses.
     let objects = |node: &Node, collection: &str| {
@@ -1395,7 +1432,7 @@ fn a_node_killed_while_pulling_100000_objects_resumes_with_exactly_the_same_obje
             .collect()
     };
     let our_ids = ids(&ours);
-    assert_eq!(our_ids.len(), N);
+    assert_eq!(our_ids.len() as u64, total);
     assert_eq!(our_ids, ids(&theirs), "the same objects in the same order");
     let key = federation::PublicKey::parse(&rabat.public_key).unwrap();
     let rabat_id = rabat.identity.clone();
@@ -1421,11 +1458,11 @@ fn a_node_killed_while_pulling_100000_objects_resumes_with_exactly_the_same_obje
         }
         assert_eq!(ours, theirs, "object {i}");
     }
-    // One receipt per object, none twice: the ledger holds exactly N entries.
+    // One receipt per object, none twice: the ledger holds exactly one entry each.
     runtime().block_on(async {
-        let store = paris.store();
+        let store = paris.store().await;
         let head = store.ledger_head().await.unwrap().unwrap();
-        assert_eq!(head.seq, N as u64);
+        assert_eq!(head.seq, total);
         assert_eq!(head.direction, Direction::Received);
         assert!(store.integrity_check().await.unwrap().is_ok());
     });
@@ -1499,11 +1536,13 @@ fn a_push_that_failed_is_sent_again_without_being_disclosed_twice() {
     assert!(fake.requests().is_empty(), "{:?}", fake.requests());
     assert!(plain(&logs).contains("sync workers disabled"), "{logs}");
 
+    // Its 3 indicators and the 3 objects it publishes for its signatures.
+    let sent = (objects.len() + published(&paris).len()) as u64;
     let server = paris.serve(&env);
     let push = wait_for(Duration::from_secs(20), "the push to succeed", || {
         let status = paris.status();
         let push = status[&("fake".to_owned(), "push".to_owned())].clone();
-        (push["objects"] == 3 && push["last_error"].is_null()).then_some(push)
+        (push["objects"] == sent && push["last_error"].is_null()).then_some(push)
     });
     let (_, logs) = server.terminate();
     let logs = plain(&logs);
@@ -1521,13 +1560,14 @@ fn a_push_that_failed_is_sent_again_without_being_disclosed_twice() {
     runtime().block_on(async {
         let disclosed = paris
             .store()
+            .await
             .ledger(&LedgerQuery {
                 direction: Some(Direction::Disclosed),
                 ..LedgerQuery::default()
             })
             .await
             .unwrap();
-        assert_eq!(disclosed.len(), 3, "disclosed once, sent twice");
+        assert_eq!(disclosed.len() as u64, sent, "disclosed once, sent twice");
     });
 }
 

@@ -21,7 +21,7 @@ use federation::signature;
 use stix::bundle::ObjectReader;
 use store::{
     Channel, Direction, LedgerEntry, LedgerQuery, ObjectQuery, ObjectRecord, Provenance,
-    SignatureCheck, SqliteStore, Store, SyncState, SystemClock, VersionMatch,
+    SignatureCheck, Store, SyncState, VersionMatch,
 };
 
 const RABAT: &str = concat!(
@@ -108,8 +108,7 @@ impl Node {
     fn read<T>(&self, f: impl AsyncFnOnce(Arc<dyn Store>) -> T) -> T {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         runtime.block_on(async {
-            let store: Arc<dyn Store> =
-                Arc::new(SqliteStore::open(Path::new(&self.data), Arc::new(SystemClock)).unwrap());
+            let store = common::open_store(Path::new(&self.data)).await;
             f(store).await
         })
     }
@@ -184,6 +183,22 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// What a node publishes where partners receive from it (the signature
+/// extension-definition, the project identity that created it, its identity), which
+/// goes with its first file.
+fn published(node: &Node) -> [String; 3] {
+    [
+        signature::SIGNATURE_EXTENSION_ID.to_owned(),
+        signature::PROJECT_IDENTITY_ID.to_owned(),
+        node.identity.clone(),
+    ]
+}
+
+/// The published objects that travel unsigned, the same on every node.
+fn travels_unsigned(id: &str) -> bool {
+    id == signature::SIGNATURE_EXTENSION_ID || id == signature::PROJECT_IDENTITY_ID
+}
+
 fn entries(ledger: &[LedgerEntry], direction: Direction) -> Vec<&LedgerEntry> {
     ledger.iter().filter(|e| e.direction == direction).collect()
 }
@@ -198,10 +213,13 @@ fn files_carry_what_the_agreement_lets_go_signed_and_recorded_on_both_sides() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines[0],
-        format!("exported file 1 for paris to {first}: 5 objects written, 7 withheld"),
+        format!("exported file 1 for paris to {first}: 8 objects written, 7 withheld"),
         "{out}"
     );
-    assert!(out.contains("written by rule:  own-data 5"), "{out}");
+    assert!(
+        out.contains("written by rule:  extension-definition 1, published-identity 2, own-data 5"),
+        "{out}"
+    );
     assert!(out.contains("redacted:         1"), "{out}");
     assert!(
         out.contains(
@@ -213,21 +231,24 @@ fn files_carry_what_the_agreement_lets_go_signed_and_recorded_on_both_sides() {
     let validated = run(&["validate", &first], &[], b"");
     assert!(validated.status.success(), "{validated:?}");
     let in_file: BTreeSet<String> = objects_of(&first).iter().map(|o| id_of(o)).collect();
-    assert_eq!(
-        in_file,
-        GOES_TO_PARIS.iter().map(|s| s.to_string()).collect()
-    );
+    // Rabat's data, and what Paris needs to read its signatures.
+    let goes: BTreeSet<String> = GOES_TO_PARIS
+        .iter()
+        .map(|s| s.to_string())
+        .chain(published(&rabat))
+        .collect();
+    assert_eq!(in_file, goes);
     assert!(!std::fs::exists(format!("{first}.partial")).unwrap());
 
     let out = paris.ok(&["import", "--from", "rabat", &first]);
     assert!(
         out.contains(&format!("{first}: file 1 from rabat (written "))
-            && out.contains("5 objects), signed by rabat for this node"),
+            && out.contains("8 objects), signed by rabat for this node"),
         "{out}"
     );
     assert!(
         out.ends_with(
-            "imported 1 file from rabat into collection default: 5 added, 0 already present, 0 rejected\n"
+            "imported 1 file from rabat into collection default: 8 added, 0 already present, 0 rejected\n"
         ),
         "{out}"
     );
@@ -243,25 +264,27 @@ fn files_carry_what_the_agreement_lets_go_signed_and_recorded_on_both_sides() {
     let keys = |identity: &str| (identity == rabat.identity).then_some(rabat_key);
     let sent = objects_of(&first);
     for record in &arrived {
+        // The definition and the project identity travel unsigned, as every node
+        // publishes them; the rest is signed by Rabat.
+        let check = if travels_unsigned(&record.id) {
+            SignatureCheck::Unsigned
+        } else {
+            SignatureCheck::Verified {
+                signer: rabat.identity.clone(),
+            }
+        };
         assert_eq!(
             record.provenance,
             Some(Provenance::Partner {
                 partner: "rabat".into(),
                 channel: Channel::File,
-                signature: SignatureCheck::Verified {
-                    signer: rabat.identity.clone()
-                },
+                signature: check.clone(),
             }),
             "{}",
             record.id
         );
         assert!(sent.contains(&record.bytes), "{} stored as sent", record.id);
-        assert_eq!(
-            signature::verify(&record.bytes, &keys),
-            SignatureCheck::Verified {
-                signer: rabat.identity.clone()
-            }
-        );
+        assert_eq!(signature::verify(&record.bytes, &keys), check);
     }
     // The report went redacted: its AMBER description did not.
     let report = arrived
@@ -275,17 +298,22 @@ fn files_carry_what_the_agreement_lets_go_signed_and_recorded_on_both_sides() {
     let rabat_ledger = rabat.ledger();
     store::ledger::verify(&rabat_ledger).unwrap();
     let disclosed = entries(&rabat_ledger, Direction::Disclosed);
-    assert_eq!(disclosed.len(), 5);
+    assert_eq!(disclosed.len(), 8);
     for entry in &disclosed {
         assert_eq!(entry.partner.as_deref(), Some("paris"));
         assert_eq!(entry.channel, Some(Channel::File));
-        assert_eq!(entry.rule, "own-data");
+        let rule = match entry.object_id.as_str() {
+            signature::SIGNATURE_EXTENSION_ID => "extension-definition",
+            id if published(&rabat).iter().any(|p| p == id) => "published-identity",
+            _ => "own-data",
+        };
+        assert_eq!(entry.rule, rule, "{}", entry.object_id);
         assert!(in_file.contains(&entry.object_id));
     }
     let paris_ledger = paris.ledger();
     store::ledger::verify(&paris_ledger).unwrap();
     let received = entries(&paris_ledger, Direction::Received);
-    assert_eq!(received.len(), 5);
+    assert_eq!(received.len(), 8);
     for entry in &received {
         assert_eq!(entry.partner.as_deref(), Some("rabat"));
         assert_eq!(entry.channel, Some(Channel::File));
@@ -306,10 +334,10 @@ fn files_carry_what_the_agreement_lets_go_signed_and_recorded_on_both_sides() {
         "{out}"
     );
     assert!(
-        out.contains("0 added, 5 already present, 0 rejected"),
+        out.contains("0 added, 8 already present, 0 rejected"),
         "{out}"
     );
-    assert_eq!(paris.objects().len(), 5);
+    assert_eq!(paris.objects().len(), 8);
     assert_eq!(paris.ledger().len(), paris_ledger.len());
 
     // Nothing new: the next file holds nothing and keeps the series going.
@@ -386,13 +414,13 @@ fn files_carry_what_the_agreement_lets_go_signed_and_recorded_on_both_sides() {
     );
     assert_eq!(
         paris.objects().len(),
-        5,
+        8,
         "nothing stored from refused files"
     );
 
     // The real one arrives; a file skipped in the series is named.
     paris.ok(&["import", "--from", "rabat", &third]);
-    assert_eq!(paris.objects().len(), 6);
+    assert_eq!(paris.objects().len(), 9);
     let fourth = path(dir.path(), "rabat-paris-4.json");
     let fifth = path(dir.path(), "rabat-paris-5.json");
     rabat.ok(&["export", "--partner", "paris", "--out", &fourth]);
@@ -411,7 +439,7 @@ fn files_carry_what_the_agreement_lets_go_signed_and_recorded_on_both_sides() {
         .unwrap();
     assert_eq!(outbound.collection, "outbound");
     assert!(outbound.cursor.unwrap().starts_with("5 "));
-    assert_eq!(outbound.objects, 6);
+    assert_eq!(outbound.objects, 9);
     assert_eq!(outbound.last_error, None);
     let inbound = paris
         .sync_states()
@@ -424,7 +452,7 @@ fn files_carry_what_the_agreement_lets_go_signed_and_recorded_on_both_sides() {
         inbound.last_error, None,
         "the refusals were followed by successes"
     );
-    assert_eq!(inbound.objects, 6);
+    assert_eq!(inbound.objects, 9);
 }
 
 #[test]
@@ -576,6 +604,7 @@ fn files_go_to_the_inbound_collection_the_config_names() {
     );
     paris.ok(&["collection", "add", "From Rabat", "--alias", "from-rabat"]);
     let out = paris.ok(&["import", "--from", "rabat", &file]);
-    assert!(out.contains("into collection from-rabat: 5 added"), "{out}");
+    // Rabat's 5 objects and the 3 it publishes for its signatures.
+    assert!(out.contains("into collection from-rabat: 8 added"), "{out}");
     assert!(paris.objects().is_empty(), "nothing in default");
 }

@@ -1,6 +1,7 @@
 //! A node on PostgreSQL (`[store] url`), with real processes and sockets: `init` creates
 //! the schema, `serve` stores an object posted over TAXII and serves it back, the
-//! commands open the same database, and the URL's password never reaches the output.
+//! commands open the same database, and the URL's password never reaches the output;
+//! `demo --postgres` makes a database per node and drops them, unless kept.
 //!
 //! Needs a PostgreSQL server: `PASSERELLE_TEST_POSTGRES`, by default
 //! `postgres://postgres@127.0.0.1:5432/test`.
@@ -14,7 +15,7 @@ mod common;
 use std::net::TcpStream;
 
 use common::{Server, TAXII, request, run, token_in, url_with_password};
-use store::postgres::testing::TempDatabase;
+use store::postgres::testing::{self, TempDatabase};
 
 const LOOPBACK_ANY_PORT: (&str, &str) = ("PASSERELLE__SERVER__LISTEN", "127.0.0.1:0");
 const URL_VAR: &str = "PASSERELLE__STORE__URL";
@@ -155,4 +156,97 @@ fn the_database_password_is_masked_and_a_bad_url_named() {
     let message = text(&bad.stderr);
     assert!(message.contains("[store] url"), "{message}");
     assert!(!message.contains("s3cret-pw"), "{message}");
+}
+
+/// Whether the test server has a database `name`.
+fn database_exists(name: &str) -> bool {
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let (client, connection) =
+            tokio_postgres::connect(&testing::test_server(), tokio_postgres::NoTls)
+                .await
+                .unwrap();
+        let connection = tokio::spawn(connection);
+        let row = client
+            .query_one(
+                "SELECT count(*) FROM pg_database WHERE datname = $1",
+                &[&name],
+            )
+            .await
+            .unwrap();
+        drop(client);
+        connection.await.unwrap().unwrap();
+        row.get::<_, i64>(0) == 1
+    })
+}
+
+/// The databases the demo says it made, from its `Stores:` line.
+fn demo_databases(stdout: &str) -> Vec<String> {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Stores: the PostgreSQL databases "))
+        .unwrap_or_else(|| panic!("no Stores line in:\n{stdout}"));
+    let (names, _server) = line.split_once(" on ").unwrap();
+    names.split(", ").map(str::to_owned).collect()
+}
+
+#[test]
+fn the_demo_gives_each_node_a_database_and_drops_them_unless_kept() {
+    let (server, password) = common::with_password(&testing::test_server());
+
+    let once = run(&["demo", "--once", "--postgres", &server], &[], b"");
+    let (stdout, stderr) = (text(&once.stdout), text(&once.stderr));
+    assert!(once.status.success(), "{stderr}\n{stdout}");
+    assert!(!stdout.contains(&password) && !stderr.contains(&password));
+    assert!(stdout.contains("== DGST Rabat"), "{stdout}");
+    let names = demo_databases(&stdout);
+    assert_eq!(names.len(), 3, "{stdout}");
+    for (name, node) in names.iter().zip(["rabat", "paris", "madrid"]) {
+        assert!(
+            name.starts_with(&format!("passerelle_demo_{node}_")),
+            "{name}"
+        );
+        assert!(!database_exists(name), "{name} is left after the demo");
+    }
+
+    // Kept: the databases stay, the output says how to drop them, and the nodes'
+    // folders name them, so commands on a kept folder find its node.
+    let dir = tempfile::tempdir().unwrap();
+    let _databases = common::DemoDatabases::of(dir.path());
+    let keep = dir.path().to_str().unwrap();
+    let kept = run(
+        &["demo", "--once", "--keep", keep, "--postgres", &server],
+        &[],
+        b"",
+    );
+    let (stdout, stderr) = (text(&kept.stdout), text(&kept.stderr));
+    assert!(kept.status.success(), "{stderr}\n{stdout}");
+    assert!(!stdout.contains(&password) && !stderr.contains(&password));
+    let names = demo_databases(&stdout);
+    assert_eq!(names.len(), 3, "{stdout}");
+    assert!(
+        stdout.contains("The nodes' PostgreSQL databases are kept"),
+        "{stdout}"
+    );
+    for (name, node) in names.iter().zip(["rabat", "paris", "madrid"]) {
+        assert!(database_exists(name), "{name} was not kept");
+        assert!(
+            stdout.contains(&format!("-c 'DROP DATABASE {name}'")),
+            "{stdout}"
+        );
+        let folder = dir.path().join(node);
+        let config = std::fs::read_to_string(folder.join("passerelle.toml")).unwrap();
+        assert!(config.contains(&format!("/{name}\"")), "{config}");
+        assert!(!folder.join("passerelle.db").exists());
+        let list = run(
+            &["collection", "list", "--data", folder.to_str().unwrap()],
+            &[],
+            b"",
+        );
+        assert!(list.status.success(), "{}", text(&list.stderr));
+        assert!(
+            text(&list.stdout).contains("partners"),
+            "{}",
+            text(&list.stdout)
+        );
+    }
 }

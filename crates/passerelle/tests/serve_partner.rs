@@ -8,7 +8,7 @@ mod common;
 
 use common::*;
 use federation::NodeIdentity;
-use federation::signature::SIGNATURE_EXTENSION_ID;
+use federation::signature::{PROJECT_IDENTITY_ID, SIGNATURE_EXTENSION_ID};
 
 const LOOPBACK_ANY_PORT: (&str, &str) = ("PASSERELLE__SERVER__LISTEN", "127.0.0.1:0");
 const TLP_CLEAR: &str = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487";
@@ -70,24 +70,53 @@ max_tlp = "green"
     let server = Server::start(&d, &[LOOPBACK_ANY_PORT]);
     let all = "/api/collections/shared/objects/?match[version]=all";
 
-    // The admin reads the twelve objects as imported.
+    // The admin reads the twelve objects as imported, and the three the node
+    // published when it started: the signature extension-definition, the project
+    // identity that created it, and the node's identity.
     let everything = server.get(all, Some(&bearer(&admin)));
     assert_eq!(everything.status, 200, "{everything:?}");
-    assert_eq!(everything.json()["objects"].as_array().unwrap().len(), 12);
+    let held = everything.json()["objects"].as_array().unwrap().clone();
+    assert_eq!(held.len(), 15);
+    let published = [SIGNATURE_EXTENSION_ID, PROJECT_IDENTITY_ID, &our_identity];
+    for id in published {
+        assert!(held.iter().any(|o| o["id"] == id), "{id} is not published");
+    }
 
-    // Paris reads only CLEAR and GREEN objects, each signed by this node.
+    // Paris reads only CLEAR and GREEN objects, each signed by this node, and the
+    // published ones: the definition and the project identity as every node
+    // publishes them, the node's identity signed.
     let page = server.get(all, Some(&bearer(&paris_token)));
     assert_eq!(page.status, 200, "{page:?}");
     let objects = page.json()["objects"].as_array().unwrap().clone();
-    assert!(!objects.is_empty() && objects.len() < 12, "{objects:?}");
+    assert!(
+        objects.len() > published.len() && objects.len() < 15,
+        "{objects:?}"
+    );
+    for id in published {
+        assert!(objects.iter().any(|o| o["id"] == id), "{id} is not served");
+    }
     for object in &objects {
         let marking = object["object_marking_refs"][0].as_str().unwrap_or("");
         assert!(marking == TLP_CLEAR || marking == TLP_GREEN, "{object}");
-        assert_eq!(
-            object["extensions"][SIGNATURE_EXTENSION_ID]["signer"], our_identity,
-            "{object}"
-        );
+        let signer = &object["extensions"][SIGNATURE_EXTENSION_ID]["signer"];
+        if object["id"] == SIGNATURE_EXTENSION_ID || object["id"] == PROJECT_IDENTITY_ID {
+            assert!(signer.is_null(), "{object}");
+        } else {
+            assert_eq!(signer, &our_identity, "{object}");
+        }
     }
+    // What Paris needs to resolve the extension its objects carry is there.
+    let definition = server.get(
+        &format!("/api/collections/shared/objects/{SIGNATURE_EXTENSION_ID}/"),
+        Some(&bearer(&paris_token)),
+    );
+    assert_eq!(definition.status, 200);
+    let definition = &definition.json()["objects"][0];
+    assert_eq!(definition["created_by_ref"], PROJECT_IDENTITY_ID);
+    assert_eq!(
+        definition["extension_types"],
+        serde_json::json!(["property-extension"])
+    );
     // A RED object is not there, as if it did not exist.
     let red = format!("/api/collections/shared/objects/{RED_INDICATOR}/");
     assert_eq!(server.get(&red, Some(&bearer(&paris_token))).status, 404);

@@ -405,7 +405,7 @@ fn labels_required_and_excluded_at_every_level() {
 }
 
 #[test]
-fn marking_and_extension_definitions_always_go_untouched() {
+fn marking_and_extension_definitions_always_go_untouched_from_a_shared_collection() {
     let ctx = context_with("types = [\"indicator\"]");
     let mut definitions: Vec<Vec<u8>> = TLP_2_0_MARKINGS
         .iter()
@@ -428,23 +428,89 @@ fn marking_and_extension_definitions_always_go_untouched() {
         .chain([(extension, Rule::ExtensionDefinition)])
     {
         for origin in origins() {
-            for collection in [SHARED, INTERNAL] {
-                let mut item = item_from(origin, collection, bytes.clone());
-                item.bytes = bytes.clone();
-                for to in PARTNERS {
-                    assert_eq!(
-                        decide(&ctx, to, &item, &no_ends),
-                        Decision::Disclose {
-                            bytes: bytes.clone(),
-                            rule,
-                            redacted: false
-                        },
-                        "{to}"
-                    );
-                }
+            let mut item = item_from(origin, SHARED, bytes.clone());
+            item.bytes = bytes.clone();
+            for to in PARTNERS {
+                assert_eq!(
+                    decide(&ctx, to, &item, &no_ends),
+                    Decision::Disclose {
+                        bytes: bytes.clone(),
+                        rule,
+                        redacted: false
+                    },
+                    "{to}"
+                );
+                // Nothing of a collection the agreement does not share goes.
+                item.collection = INTERNAL;
+                assert_eq!(
+                    decide(&ctx, to, &item, &no_ends).rule(),
+                    Rule::CollectionNotShared,
+                    "{to}"
+                );
+                item.collection = SHARED;
             }
         }
     }
+}
+
+#[test]
+fn published_identities_go_whatever_the_agreement_ours_signed_the_project_s_untouched() {
+    // Paris takes indicators only, and only those labelled wc2030: no identity could
+    // go by the ordinary rules, yet the identities a signature needs do.
+    let ctx = context_with("types = [\"indicator\"]\nlabels_required = [\"wc2030\"]");
+    let ours = json::to_string(&us().stix_object()).into_bytes();
+    let project = json::to_string(&crate::signature::project_identity()).into_bytes();
+    // As stored: ours as published, or as a partner gave it (it travels unsigned).
+    let item_from = |origin: Option<&str>, collection, bytes: &Vec<u8>| EgressItem {
+        collection,
+        bytes: bytes.clone(),
+        origin: origin.map_or(Origin::Own, |source| Origin::Partner {
+            source: source.to_owned(),
+            signature: SignatureCheck::Unsigned,
+        }),
+    };
+    for origin in origins() {
+        for to in PARTNERS {
+            let item = item_from(origin, SHARED, &project);
+            assert_eq!(
+                decide(&ctx, to, &item, &no_ends),
+                Decision::Disclose {
+                    bytes: project.clone(),
+                    rule: Rule::PublishedIdentity,
+                    redacted: false
+                },
+                "{to}"
+            );
+            let item = item_from(origin, SHARED, &ours);
+            let (bytes, rule, redacted) = disclosed(decide(&ctx, to, &item, &no_ends));
+            assert_eq!((rule, redacted), (Rule::PublishedIdentity, false), "{to}");
+            assert_eq!(
+                verify(&bytes, &keys()),
+                SignatureCheck::Verified {
+                    signer: us().identity
+                }
+            );
+            // Nothing of a collection the agreement does not share goes.
+            for bytes in [&project, &ours] {
+                let item = item_from(origin, INTERNAL, bytes);
+                assert_eq!(
+                    decide(&ctx, to, &item, &no_ends).rule(),
+                    Rule::CollectionNotShared
+                );
+            }
+        }
+    }
+    // Anything else under the same id is an ordinary identity again.
+    let mut changed = us().stix_object();
+    changed
+        .as_object_mut()
+        .unwrap()
+        .insert("modified", Value::from("2026-12-01T00:00:00.000Z"));
+    let item = item_from(None, SHARED, &json::to_string(&changed).into_bytes());
+    assert_eq!(
+        decide(&ctx, "paris", &item, &no_ends).rule(),
+        Rule::TypeNotShared
+    );
 }
 
 fn keys() -> impl Fn(&str) -> Option<PublicKey> {
@@ -1041,6 +1107,7 @@ fn rule_names_are_stable_kebab_case() {
         [
             Rule::MarkingDefinition,
             Rule::ExtensionDefinition,
+            Rule::PublishedIdentity,
             Rule::OwnData,
             Rule::ThirdPartyClear,
             Rule::ThirdPartyGreenCommunity,

@@ -8,6 +8,12 @@
 //! Every step is a real command of this binary run as a child process (`init`,
 //! `collection`, `account`, `token`, `import`, `serve`, `sync`), so the demo shows
 //! exactly what an operator would do by hand.
+//!
+//! Each node stores in its folder's SQLite file, or, with `--postgres URL`, in a
+//! PostgreSQL database of its own created on that server for the demo
+//! (`passerelle_demo_<node>_<random>`, its `[store] url` written in the node's
+//! config so later commands on a kept folder find it), dropped when the demo ends
+//! unless `--keep` is given.
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Write};
@@ -28,7 +34,10 @@ const EXAMPLES: &str = "\
 Examples:
   passerelle demo                 three nodes, synced, then serving until Ctrl-C
   passerelle demo --once          print the summary and stop
-  passerelle demo --keep ./demo   keep the nodes' folders in ./demo (to explore them after)";
+  passerelle demo --keep ./demo   keep the nodes' folders in ./demo (to explore them after)
+  passerelle demo --once --postgres postgres://postgres@127.0.0.1:5432/postgres
+                                  each node in a new database on that PostgreSQL server
+                                  (dropped at the end; kept, and listed, with --keep)";
 
 /// Start three partner nodes with example agreements and sample data, sync them and
 /// show who received what, and what was withheld and why.
@@ -41,6 +50,12 @@ pub struct Args {
     /// Create the nodes in this folder and keep it (default: a temporary folder, removed at exit).
     #[arg(long, value_name = "DIR")]
     keep: Option<PathBuf>,
+    /// Store each node in a new database on this PostgreSQL server (a postgres:// URL
+    /// of a database its user may connect to; the user must be allowed to create
+    /// databases) instead of a SQLite file in its folder. The databases are dropped at
+    /// exit unless --keep is given.
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
 }
 
 /// One demo node: who it is and what it starts with.
@@ -108,6 +123,8 @@ fn types(from: &str, to: &str) -> &'static [&'static str] {
 struct Node {
     spec: &'static Spec,
     dir: PathBuf,
+    /// The URL of its PostgreSQL database (`--postgres`); `None`: its SQLite file.
+    database: Option<String>,
     port: u16,
     identity: String,
     public_key: String,
@@ -137,9 +154,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &mut out,
         &format!("Passerelle demo: three nodes in {}", root.display()),
     )?;
+    // Declared before the servers, so dropped after them.
+    let databases = match &args.postgres {
+        Some(server) => Some(Databases::create(server, args.keep.is_some())?),
+        None => None,
+    };
+    if let Some(databases) = &databases {
+        output::line(
+            &mut out,
+            &format!(
+                "Stores: the PostgreSQL databases {} on {}",
+                databases.names().join(", "),
+                databases.server_shown()
+            ),
+        )?;
+    }
     let mut nodes = Vec::new();
     for spec in &NODES {
-        nodes.push(create(spec, &root)?);
+        let database = databases.as_ref().map(|d| d.url(spec.name));
+        nodes.push(create(spec, &root, database)?);
     }
     connect(&nodes)?;
     let mut servers = Servers(Vec::new());
@@ -152,7 +185,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     )?;
     for _round in 0..2 {
         for node in &nodes {
-            passerelle(&node.dir, &["sync"])
+            passerelle(node.place(), &["sync"])
                 .with_context(|| format!("sync on {}", node.spec.name))?;
         }
     }
@@ -167,6 +200,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ),
         )?;
     }
+    if let Some(databases) = databases.as_ref().filter(|d| d.keep) {
+        output::line(&mut out, "")?;
+        output::line(
+            &mut out,
+            &format!(
+                "The nodes' PostgreSQL databases are kept: {} on {}. Drop them when done with:",
+                databases.names().join(", "),
+                databases.server_shown()
+            ),
+        )?;
+        for name in databases.names() {
+            output::line(
+                &mut out,
+                &format!(
+                    "  psql '{}' -c 'DROP DATABASE {name}'",
+                    databases.server_shown()
+                ),
+            )?;
+        }
+    }
     out.flush()?;
     if args.once {
         return Ok(ExitCode::SUCCESS);
@@ -179,10 +232,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// `init`, a collection for partners' data, the sample intelligence.
-fn create(spec: &'static Spec, root: &Path) -> anyhow::Result<Node> {
+fn create(spec: &'static Spec, root: &Path, database: Option<String>) -> anyhow::Result<Node> {
     let dir = root.join(spec.name);
     let port = free_port()?;
-    let init = passerelle(&dir, &["init", "--name", spec.title])?;
+    let place = Place {
+        dir: &dir,
+        database: database.as_deref(),
+    };
+    let init = passerelle(place, &["init", "--name", spec.title])?;
     let admin_token = init
         .lines()
         .find_map(|l| l.trim().strip_prefix("API token"))
@@ -190,7 +247,7 @@ fn create(spec: &'static Spec, root: &Path) -> anyhow::Result<Node> {
         .context("init printed no token")?;
     let identity = federation::NodeIdentity::load(&dir)?;
     passerelle(
-        &dir,
+        place,
         &[
             "collection",
             "add",
@@ -202,7 +259,7 @@ fn create(spec: &'static Spec, root: &Path) -> anyhow::Result<Node> {
     let sample = dir.join("sample.json");
     std::fs::write(&sample, spec.sample)?;
     passerelle(
-        &dir,
+        place,
         &[
             "import",
             &sample.to_string_lossy(),
@@ -211,7 +268,11 @@ fn create(spec: &'static Spec, root: &Path) -> anyhow::Result<Node> {
         ],
     )?;
     let (default_collection, partners_collection) = node::runtime()?.block_on(async {
-        let store = node::open_store(&Database::Sqlite(dir.join(store::sqlite::FILE_NAME))).await?;
+        let store = node::open_store(&match &database {
+            Some(url) => Database::Postgres(url.clone()),
+            None => Database::Sqlite(dir.join(store::sqlite::FILE_NAME)),
+        })
+        .await?;
         let default = store.find_collection("default").await?.id.to_string();
         let partners = store.find_collection("partners").await?.id.to_string();
         anyhow::Ok((default, partners))
@@ -219,6 +280,7 @@ fn create(spec: &'static Spec, root: &Path) -> anyhow::Result<Node> {
     Ok(Node {
         spec,
         dir,
+        database,
         port,
         identity: identity.identity.clone(),
         public_key: identity.public_key().to_string(),
@@ -234,11 +296,14 @@ fn connect(nodes: &[Node]) -> anyhow::Result<()> {
     for node in nodes {
         for partner in nodes.iter().filter(|p| p.spec.name != node.spec.name) {
             let name = partner.spec.name;
-            passerelle(&node.dir, &["account", "add", name])?;
+            passerelle(node.place(), &["account", "add", name])?;
             for collection in ["default", "partners"] {
-                passerelle(&node.dir, &["account", "grant", name, collection, "--read"])?;
+                passerelle(
+                    node.place(),
+                    &["account", "grant", name, collection, "--read"],
+                )?;
             }
-            let token = passerelle(&node.dir, &["token", "create", name])?;
+            let token = passerelle(node.place(), &["token", "create", name])?;
             let secrets = partner.dir.join("secrets");
             std::fs::create_dir_all(&secrets)?;
             std::fs::write(
@@ -271,6 +336,9 @@ fn config_text(node: &Node, nodes: &[Node]) -> String {
         list(node.spec.communities),
         node.port
     );
+    if let Some(url) = &node.database {
+        text.push_str(&format!("\n[store]\nurl = {url:?}\n"));
+    }
     for partner in nodes.iter().filter(|p| p.spec.name != node.spec.name) {
         let name = partner.spec.name;
         let (max_tlp, excluded, consents) = outbound(node.spec.name, name);
@@ -311,10 +379,7 @@ fn config_text(node: &Node, nodes: &[Node]) -> String {
 
 /// Starts `passerelle serve` for a node and waits until it listens.
 fn start(node: &Node) -> anyhow::Result<Child> {
-    let mut child = Command::new(std::env::current_exe()?)
-        .args(["serve", "--data"])
-        .arg(&node.dir)
-        .env("RUST_LOG", "warn")
+    let mut child = child_command(node.place(), &["serve"])?
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -341,6 +406,97 @@ impl Drop for Servers {
         for child in &mut self.0 {
             let _ = child.kill();
             let _ = child.wait();
+        }
+    }
+}
+
+/// The nodes' PostgreSQL databases (`--postgres`), one per node, created on the server
+/// for this demo and dropped when it ends, however it ends, unless kept.
+struct Databases {
+    /// The server's URL as given (it may hold a password: never printed).
+    server: String,
+    /// (node, database) of each database created so far.
+    created: Vec<(&'static str, String)>,
+    keep: bool,
+}
+
+impl Databases {
+    /// A new database per node on `server`: `passerelle_demo_<node>_<random>`.
+    fn create(server: &str, keep: bool) -> anyhow::Result<Databases> {
+        store::postgres::parse_url(server).context("--postgres")?;
+        let suffix = uuid::Uuid::new_v4().simple().to_string();
+        let mut databases = Databases {
+            server: server.to_owned(),
+            created: Vec::new(),
+            keep,
+        };
+        let runtime = node::runtime()?;
+        for spec in &NODES {
+            let name = format!("passerelle_demo_{}_{}", spec.name, &suffix[..12]);
+            if let Err(error) =
+                runtime.block_on(store::postgres::server::create_database(server, &name))
+            {
+                // A demo that could not start keeps nothing: what was created is dropped.
+                databases.keep = false;
+                return Err(anyhow::Error::new(error).context(format!(
+                    "cannot create the database {name} on {} (the user of --postgres \
+                     must be allowed to create databases)",
+                    databases.server_shown()
+                )));
+            }
+            databases.created.push((spec.name, name));
+        }
+        Ok(databases)
+    }
+
+    /// The server, without password or options, for messages.
+    fn server_shown(&self) -> String {
+        store::postgres::redacted_url(&self.server)
+    }
+
+    fn names(&self) -> Vec<&str> {
+        self.created.iter().map(|(_, name)| name.as_str()).collect()
+    }
+
+    /// The URL of `node`'s database (with the server URL's credentials).
+    fn url(&self, node: &str) -> String {
+        let name = self
+            .created
+            .iter()
+            .find(|(n, _)| *n == node)
+            .map_or("", |(_, name)| name.as_str());
+        store::postgres::server::database_url(&self.server, name)
+    }
+}
+
+impl Drop for Databases {
+    fn drop(&mut self) {
+        if self.keep || self.created.is_empty() {
+            return;
+        }
+        let dropped = node::runtime().map(|runtime| {
+            runtime.block_on(async {
+                let mut failed = Vec::new();
+                for (_, name) in &self.created {
+                    if let Err(error) =
+                        store::postgres::server::drop_database(&self.server, name).await
+                    {
+                        failed.push(format!("{name} ({:#})", anyhow::Error::new(error)));
+                    }
+                }
+                failed
+            })
+        });
+        let failed = match dropped {
+            Ok(failed) => failed,
+            Err(error) => vec![format!("{error:#}")],
+        };
+        if !failed.is_empty() {
+            output::error(&format!(
+                "could not drop the demo's databases on {}: {}",
+                self.server_shown(),
+                failed.join(", ")
+            ));
         }
     }
 }
@@ -377,7 +533,7 @@ async fn summary(out: &mut impl Write, nodes: &[Node]) -> anyhow::Result<()> {
         for partner in &config.partners {
             // The preview an operator would run: the same decision as every way out.
             let preview = passerelle(
-                &node.dir,
+                node.place(),
                 &["agreement", "preview", &partner.name, "--format", "json"],
             )?;
             let summary: serde_json::Value = preview
@@ -412,14 +568,44 @@ async fn summary(out: &mut impl Write, nodes: &[Node]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs this binary with `args` on the node in `dir`; its standard output, or an
-/// error with its standard error.
-fn passerelle(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let output = Command::new(std::env::current_exe()?)
+/// Where a node is: its folder, and its PostgreSQL database if it has one.
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    dir: &'a Path,
+    database: Option<&'a str>,
+}
+
+impl Node {
+    fn place(&self) -> Place<'_> {
+        Place {
+            dir: &self.dir,
+            database: self.database.as_deref(),
+        }
+    }
+}
+
+/// This binary with `args` on the node at `place`.
+fn child_command(place: Place<'_>, args: &[&str]) -> anyhow::Result<Command> {
+    let mut command = Command::new(std::env::current_exe()?);
+    command
         .args(args)
         .arg("--data")
-        .arg(dir)
-        .env("RUST_LOG", "warn")
+        .arg(place.dir)
+        .env("RUST_LOG", "warn");
+    // Each node has a store of its own: a store setting in the demo's own environment
+    // would put all three in one.
+    command.env_remove("PASSERELLE__STORE__SQLITE_PATH");
+    match place.database {
+        Some(url) => command.env("PASSERELLE__STORE__URL", url),
+        None => command.env_remove("PASSERELLE__STORE__URL"),
+    };
+    Ok(command)
+}
+
+/// Runs this binary with `args` on the node at `place`; its standard output, or an
+/// error with its standard error.
+fn passerelle(place: Place<'_>, args: &[&str]) -> anyhow::Result<String> {
+    let output = child_command(place, args)?
         .output()
         .with_context(|| format!("cannot run passerelle {}", args.join(" ")))?;
     if !output.status.success() {

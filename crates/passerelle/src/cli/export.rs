@@ -127,6 +127,8 @@ fn export_for_partner(args: &NodeArgs, partner: &str, out: &Path) -> anyhow::Res
     let summary = node::runtime()?.block_on(async {
         let store = node.open_existing_store().await?;
         let federation = partners::federation(&node.config, store).await?;
+        federation.partner(partner)?;
+        partners::publish(&federation).await?;
         let summary = federation.export_file(partner, out).await?;
         Ok::<_, anyhow::Error>(summary)
     })?;

@@ -83,6 +83,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         bootstrap::bootstrap(store.as_ref()).await
     })?;
     let (identity, _) = partners::identity_or_create(&node.config)?;
+    if !node.config.partners.is_empty() {
+        node::runtime()?.block_on(async {
+            let store = node::open_store(&database).await?;
+            // An agreement may name collections made after init: the first serve
+            // publishes then.
+            match partners::federation(&node.config, store).await {
+                Ok(federation) => partners::publish(&federation).await,
+                Err(e) => {
+                    tracing::debug!("not publishing at init: {e:#}");
+                    Ok(())
+                }
+            }
+        })?;
+    }
     let mut out = io::stdout().lock();
     for line in bootstrap::describe(&created, &node.config, config_file.as_deref()) {
         output::line(&mut out, &line)?;

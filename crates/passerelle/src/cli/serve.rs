@@ -71,6 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         for problem in federation.tie_accounts().await? {
             tracing::warn!("{problem}");
         }
+        partners::publish(&federation).await?;
         tracing::info!(
             identity = %identity.identity,
             partners = federation.agreement().partners.len(),

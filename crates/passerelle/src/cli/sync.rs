@@ -113,6 +113,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if args.from_start {
                 forget_positions(&federation, args.partner.as_deref()).await?;
             }
+            partners::publish(&federation).await?;
             cycle(&config, federation, args.partner.as_deref(), args.format).await
         }
     })

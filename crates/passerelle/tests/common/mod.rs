@@ -14,19 +14,27 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::thread::JoinHandle;
 
-use store::postgres::testing::TempDatabase;
+use store::postgres::testing::{self, TempDatabase};
 use store::test_backend::{TestBackend, test_backend};
-use store::{PostgresStore, SqliteStore, Store, SystemClock};
+use store::{Clock, PostgresStore, SqliteStore, Store, SystemClock};
 
 pub const TAXII: &str = "application/taxii+json;version=2.1";
 
 /// A `passerelle` command with a clean environment for its settings, on the test
 /// backend: with `PASSERELLE_TEST_BACKEND=postgres`, the node of its `--data` folder
-/// is given that folder's PostgreSQL database (`PASSERELLE__STORE__URL`), so the
-/// same test runs on either backend.
+/// is given that folder's PostgreSQL database (`PASSERELLE__STORE__URL`), and `demo`
+/// is given `--postgres` with the test server (each demo node a database of its own,
+/// named in its config), so the same test runs on either backend. A test that runs
+/// `demo --keep` drops the kept databases with a [`DemoDatabases`].
 pub fn command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_passerelle"));
     command.args(args);
+    if args.first() == Some(&"demo")
+        && test_backend() == TestBackend::Postgres
+        && !args.contains(&"--postgres")
+    {
+        command.args(["--postgres", &testing::test_server()]);
+    }
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("PASSERELLE__") || name == "RUST_LOG" {
             command.env_remove(name);
@@ -66,9 +74,7 @@ pub fn postgres_url_for(data: &Path) -> Option<String> {
         return Some(url);
     }
     let mut databases = DATABASES.lock().unwrap();
-    let database = databases
-        .entry(data.to_path_buf())
-        .or_default();
+    let database = databases.entry(data.to_path_buf()).or_default();
     Some(database.url().to_owned())
 }
 
@@ -85,16 +91,105 @@ fn configured_url(data: &Path) -> Option<String> {
 /// The store of the node in `data` on the test backend (its `passerelle.db`, or its
 /// PostgreSQL database), for tests that read a node's state directly.
 pub async fn open_store(data: &Path) -> Arc<dyn Store> {
+    open_store_with_clock(data, Arc::new(SystemClock)).await
+}
+
+/// [`open_store`] with the store's clock.
+pub async fn open_store_with_clock(data: &Path, clock: Arc<dyn Clock>) -> Arc<dyn Store> {
     match postgres_url_for(data) {
         Some(url) => Arc::new(
-            PostgresStore::connect_existing(&url, Arc::new(SystemClock))
+            PostgresStore::connect_existing(&url, clock)
                 .await
                 .unwrap_or_else(|e| panic!("open the database of {}: {e}", data.display())),
         ),
         None => Arc::new(
-            SqliteStore::open(data, Arc::new(SystemClock))
+            SqliteStore::open(data, clock)
                 .unwrap_or_else(|e| panic!("open the database of {}: {e}", data.display())),
         ),
+    }
+}
+
+/// The databases `passerelle demo --keep DIR` made on the test server (one per node,
+/// named in `DIR/<node>/passerelle.toml`), dropped when this is dropped, also when
+/// the test fails. Nothing for a demo on SQLite files.
+pub struct DemoDatabases(PathBuf);
+
+impl DemoDatabases {
+    /// For the demo kept in `dir`; create it before the demo runs, after `dir`.
+    pub fn of(dir: &Path) -> DemoDatabases {
+        DemoDatabases(dir.to_path_buf())
+    }
+}
+
+impl Drop for DemoDatabases {
+    fn drop(&mut self) {
+        let Ok(folders) = std::fs::read_dir(&self.0) else {
+            return;
+        };
+        for folder in folders.flatten() {
+            if let Some(url) = configured_url(&folder.path()) {
+                let name = url.rsplit('/').next().unwrap_or("");
+                let name = name.split('?').next().unwrap_or("");
+                drop(TempDatabase::adopt(name));
+            }
+        }
+    }
+}
+
+/// A copy of the node in `from` at `to`: every file of its folder (its SQLite
+/// database with them) and, on PostgreSQL, its database into a new one of `to`'s
+/// (through `store::copy_node`, which keeps every row as it is, ledger included).
+pub fn copy_node(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+    let Some(url) = postgres_url_for(to) else {
+        return;
+    };
+    assert!(
+        configured_url(from).is_none(),
+        "{} names its database in its config: the copy would share it",
+        from.display()
+    );
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let source = open_store(from).await;
+        let target = PostgresStore::connect(&url, Arc::new(SystemClock))
+            .await
+            .unwrap();
+        store::copy_node(source.as_ref(), &target, &|_| {})
+            .await
+            .unwrap_or_else(|e| panic!("copy the node of {}: {e}", from.display()));
+    });
+}
+
+/// Runs SQL on the store of the node in `data`, behind Passerelle's back (to tamper
+/// with it): `sqlite` on its `passerelle.db`, or `postgres` on its PostgreSQL
+/// database, each a batch of statements for that backend's schema.
+pub fn execute_sql(data: &Path, sqlite: &str, postgres: &str) {
+    match postgres_url_for(data) {
+        None => {
+            let connection = rusqlite::Connection::open(data.join(store::sqlite::FILE_NAME))
+                .unwrap_or_else(|e| panic!("open the database of {}: {e}", data.display()));
+            connection
+                .execute_batch(sqlite)
+                .unwrap_or_else(|e| panic!("{sqlite}: {e}"));
+        }
+        Some(url) => tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap_or_else(|e| panic!("connect to the database of {}: {e}", data.display()));
+            let connection = tokio::spawn(connection);
+            client
+                .batch_execute(postgres)
+                .await
+                .unwrap_or_else(|e| panic!("{postgres}: {e:?}"));
+            drop(client);
+            connection.await.unwrap().unwrap();
+        }),
     }
 }
 
@@ -399,7 +494,12 @@ pub fn write(dir: &Path, name: &str, text: &str) -> String {
 /// The test database's URL with a password in it, and that password: a server that
 /// trusts local connections ignores it, and it must never be printed.
 pub fn url_with_password(db: &store::postgres::testing::TempDatabase) -> (String, String) {
-    let url = db.url().to_owned();
+    with_password(db.url())
+}
+
+/// `url` with a password in it, and that password (see [`url_with_password`]).
+pub fn with_password(url: &str) -> (String, String) {
+    let url = url.to_owned();
     let start = url.find("://").unwrap() + 3;
     let authority_end = start + url[start..].find('/').unwrap();
     match url[start..authority_end].rfind('@') {

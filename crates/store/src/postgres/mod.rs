@@ -29,6 +29,7 @@ mod ledger;
 mod migrate;
 mod nul;
 mod objects;
+pub mod server;
 mod statuses;
 mod store_impl;
 mod sync;
