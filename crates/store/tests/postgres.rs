@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use store::postgres::testing::TempDatabase;
 use store::testsuite::{self, ALL};
 use store::{
-    Channel, Cursor, LedgerQuery, ManualClock, ObjectQuery, PostgresStore, Provenance,
-    SignatureCheck, SqliteStore, Store, StoreError, SyncCursor, VersionMatch,
+    Channel, Cursor, LedgerQuery, ManualClock, NewCollection, ObjectQuery, PostgresStore,
+    Provenance, SignatureCheck, SqliteStore, Store, StoreError, SyncCursor, VersionMatch,
 };
 
 async fn connect(db: &TempDatabase, clock: &ManualClock) -> Arc<dyn Store> {
@@ -541,4 +541,61 @@ async fn two_stores_writing_at_once_keep_paging_and_the_ledger_exact() {
         entries.last()
     );
     assert!(stores[0].integrity_check().await.unwrap().is_ok());
+}
+
+/// A bulk load gives the planner statistics at once, without waiting for autovacuum:
+/// before them a page of Get Objects was planned as a scan and sort of the whole
+/// collection (`postgres/statistics.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_load_refreshes_the_planners_statistics() {
+    let db = TempDatabase::new();
+    let clock = testsuite::clock();
+    let store = connect(&db, &clock).await;
+    let collection = uuid::Uuid::new_v4();
+    store
+        .create_collection(NewCollection {
+            id: collection,
+            title: "bulk".into(),
+            description: None,
+            alias: None,
+        })
+        .await
+        .unwrap();
+    let import = Provenance::Import {
+        source: "bulk.json".into(),
+    };
+    let raw = raw(&db).await;
+    let analyzed = || async {
+        raw.query_one(
+            "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'objects'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get::<_, bool>(0)
+    };
+    let batch = |from: u128| {
+        (from..from + 1_000)
+            .map(|n| testsuite::indicator(n, "2024-01-01T00:00:00.000Z"))
+            .collect::<Vec<_>>()
+    };
+    store
+        .add_objects(collection, &import, batch(0))
+        .await
+        .unwrap();
+    assert!(!analyzed().await, "no ANALYZE after 1,000 versions");
+    for from in (1_000..6_000).step_by(1_000) {
+        store
+            .add_objects(collection, &import, batch(from))
+            .await
+            .unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !analyzed().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "objects was not analyzed after 6,000 versions"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

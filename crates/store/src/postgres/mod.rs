@@ -17,6 +17,10 @@
 //! Text holding U+0000, which PostgreSQL cannot hold, is dealt with in one place
 //! (`nul.rs`): keys looked up with one find nothing, text to store with one is refused.
 //!
+//! Bulk loads keep the planner's statistics fresh (`statistics.rs`): this process runs
+//! `ANALYZE objects` in the background as it adds versions, rather than waiting for
+//! autovacuum.
+//!
 //! Durability is PostgreSQL's: a commit returns once its WAL is flushed
 //! (`synchronous_commit`, `on` by default; never turned off here).
 
@@ -30,6 +34,7 @@ mod migrate;
 mod nul;
 mod objects;
 pub mod server;
+mod statistics;
 mod statuses;
 mod store_impl;
 mod sync;
@@ -75,6 +80,8 @@ pub struct PostgresStore {
     clock: Arc<dyn Clock>,
     /// The database as [`redacted_url`] shows it: never the password.
     target: Arc<str>,
+    /// Versions added since the planner's statistics were last refreshed.
+    statistics: Arc<statistics::Statistics>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -125,6 +132,7 @@ impl PostgresStore {
             pool,
             clock,
             target,
+            statistics: Arc::default(),
         };
         store.warn_if_not_durable().await?;
         tracing::debug!(database = %store.target, "opened postgres store");

@@ -60,7 +60,7 @@ impl Store for PostgresStore {
     ) -> StoreFuture<'a, Vec<AddOutcome>> {
         Box::pin(async move {
             let mut client = self.client().await?;
-            objects::add(
+            let outcomes = objects::add(
                 &mut client,
                 self.clock.as_ref(),
                 collection,
@@ -68,7 +68,9 @@ impl Store for PostgresStore {
                 objects,
                 None,
             )
-            .await
+            .await?;
+            self.note_added(&outcomes);
+            Ok(outcomes)
         })
     }
 
@@ -81,7 +83,7 @@ impl Store for PostgresStore {
     ) -> StoreFuture<'a, Vec<AddOutcome>> {
         Box::pin(async move {
             let mut client = self.client().await?;
-            objects::add(
+            let outcomes = objects::add(
                 &mut client,
                 self.clock.as_ref(),
                 collection,
@@ -89,7 +91,9 @@ impl Store for PostgresStore {
                 objects,
                 Some(&cursor),
             )
-            .await
+            .await?;
+            self.note_added(&outcomes);
+            Ok(outcomes)
         })
     }
 
@@ -337,7 +341,10 @@ impl Store for PostgresStore {
     ) -> StoreFuture<'_, ()> {
         Box::pin(async move {
             let mut client = self.client().await?;
-            objects::restore(&mut client, collection, versions, last_date_added).await
+            let added = versions.len() as u64;
+            objects::restore(&mut client, collection, versions, last_date_added).await?;
+            self.statistics.added(&self.pool, added);
+            Ok(())
         })
     }
 
@@ -365,5 +372,17 @@ impl Store for PostgresStore {
             let mut client = self.client().await?;
             ledger::restore(&mut client, entries).await
         })
+    }
+}
+
+impl PostgresStore {
+    /// Counts the versions a batch added towards the next refresh of the planner's
+    /// statistics.
+    fn note_added(&self, outcomes: &[AddOutcome]) {
+        let added = outcomes
+            .iter()
+            .filter(|o| matches!(o, AddOutcome::Added { .. }))
+            .count();
+        self.statistics.added(&self.pool, added as u64);
     }
 }
