@@ -29,6 +29,8 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
+# shellcheck source=scripts/bench-lib.sh
+source "$repo/scripts/bench-lib.sh"
 if [[ "${1:-}" == "--quick" ]]; then
     : "${BENCH_OBJECTS:=10000}" "${BENCH_RUNS:=1}" "${BENCH_COSTS:=5000}"
 elif [[ -n "${1:-}" ]]; then
@@ -43,7 +45,6 @@ target="${CARGO_TARGET_DIR:-$repo/target}"
 bin="$target/release/passerelle"
 tool="$target/release/taxii-bench"
 
-log() { echo "bench: $*" >&2; }
 
 log "building passerelle and taxii-bench (release)"
 cargo build --release -p passerelle -p taxii-bench >&2
@@ -55,24 +56,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# int N: N with thousands separators.
-int() { awk -v n="$1" 'BEGIN { s = sprintf("%.0f", n); r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) } print s r }'; }
-# median VALUES...: the median (the lower middle one for an even count).
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # now: seconds since the epoch, with nanoseconds.
 now() { date +%s.%N; }
 # rate N START END: N / (END - START), rounded.
 rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }'; }
 # free_port: a port free now on 127.0.0.1 (the two nodes must know each other's before starting).
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-# wait_for_line FILE PATTERN PID: waits until FILE has a line matching PATTERN, or fails if PID exits.
-wait_for_line() {
-    local file="$1" pattern="$2" pid="$3"
-    until grep -q "$pattern" "$file" 2>/dev/null; do
-        kill -0 "$pid" 2>/dev/null || { log "process $pid exited:"; cat "$file" "$file.err" >&2 2>/dev/null || true; exit 1; }
-        sleep 0.05  # polling the condition (the printed URL), not guessing a start-up time
-    done
-}
 # json_field FIELD: the number FIELD of the JSON line on stdin.
 json_field() { python3 -c "import json, sys; print(json.loads(sys.stdin.readline())['$1'])"; }
 # field NAME JSON: a top-level field of a JSON object.

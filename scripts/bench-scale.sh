@@ -22,6 +22,8 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
+# shellcheck source=scripts/bench-lib.sh
+source "$repo/scripts/bench-lib.sh"
 sizes="${BENCH_SIZES:-100000 1000000 10000000}"
 backends="${BENCH_BACKENDS:-sqlite postgres}"
 samples="${BENCH_SAMPLES:-5000}"
@@ -32,20 +34,6 @@ target="${CARGO_TARGET_DIR:-$repo/target}"
 bin="$target/release/passerelle"
 tool="$target/release/taxii-bench"
 
-log() { echo "bench: $*" >&2; }
-# value KEY FILE: the value of a `key value` line.
-value() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
-# int N: N with thousands separators.
-int() { awk -v n="$1" 'BEGIN { s = sprintf("%.0f", n); r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) } print s r }'; }
-# wait_for_line FILE PATTERN PID: waits until FILE has a line matching PATTERN, or fails if PID exits.
-wait_for_line() {
-    local file="$1" pattern="$2" pid="$3"
-    until grep -q "$pattern" "$file" 2>/dev/null; do
-        kill -0 "$pid" 2>/dev/null || { log "process $pid exited:"; cat "$file" "$file.err" >&2 2>/dev/null || true; exit 1; }
-        sleep 0.05  # polling the condition (the printed URL), not guessing a start-up time
-    done
-}
-psql_admin() { psql "$pg_server/postgres" -v ON_ERROR_STOP=1 -q -c "$1" >&2; }
 
 log "building passerelle and taxii-bench (release)"
 cargo build --release -p passerelle -p taxii-bench >&2

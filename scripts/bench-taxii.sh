@@ -33,6 +33,8 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
+# shellcheck source=scripts/bench-lib.sh
+source "$repo/scripts/bench-lib.sh"
 objects="${BENCH_OBJECTS:-1000000}"
 small="${BENCH_SMALL:-10000}"
 import_mb="${BENCH_IMPORT_MB:-1024}"
@@ -48,7 +50,6 @@ target="${CARGO_TARGET_DIR:-$repo/target}"
 bin="$target/release/passerelle"
 tool="$target/release/taxii-bench"
 
-log() { echo "bench: $*" >&2; }
 [[ -x /usr/bin/time ]] || { log "/usr/bin/time is missing (apt-get install time)"; exit 1; }
 
 log "building passerelle and taxii-bench (release)"
@@ -63,24 +64,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# value KEY FILE: the value of a `key value` line.
-value() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
-# ratio A B: A/B with two decimals.
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'; }
-# int N: N with thousands separators.
-int() { awk -v n="$1" 'BEGIN { s = sprintf("%.0f", n); r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) } print s r }'; }
-# wait_for_line FILE PATTERN PID: waits until FILE has a line matching PATTERN, or fails if PID exits.
-wait_for_line() {
-    local file="$1" pattern="$2" pid="$3"
-    until grep -q "$pattern" "$file" 2>/dev/null; do
-        kill -0 "$pid" 2>/dev/null || { log "process $pid exited:"; cat "$file" "$file.err" >&2 2>/dev/null || true; exit 1; }
-        sleep 0.05  # polling the condition (the printed URL), not guessing a start-up time
-    done
-}
-# peak_rss_mb PID: the process's peak resident set so far, in MB.
-peak_rss_mb() { awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 
-psql_admin() { psql "$pg_server/postgres" -v ON_ERROR_STOP=1 -q -c "$1" >&2; }
 case "$backend" in
     sqlite) [[ "$processes" == 1 ]] || { log "several processes need BENCH_BACKEND=postgres"; exit 1; } ;;
     postgres)

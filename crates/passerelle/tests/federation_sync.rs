@@ -1531,6 +1531,8 @@ fn a_push_that_failed_is_sent_again_without_being_disclosed_twice() {
         ("TOKEN_FAKE", "psl_x"),
         ("PASSERELLE__SYNC__ENABLED", "false"),
     ]);
+    // No request may come: that can only be shown by letting more than one sync
+    // interval (1 s) pass with the node up.
     std::thread::sleep(Duration::from_millis(1500));
     let (_, logs) = server.terminate();
     assert!(fake.requests().is_empty(), "{:?}", fake.requests());

@@ -166,6 +166,32 @@ pub struct Page<T> {
     pub last_added: Option<Micros>,
 }
 
+impl<T> Page<T> {
+    /// The page a backend makes of `records` fetched in `date_added` order with one
+    /// more than `limit` asked for: that extra record only says there are more.
+    pub fn from_fetched(
+        mut records: Vec<T>,
+        limit: usize,
+        date_added: impl Fn(&T) -> Micros,
+    ) -> Page<T> {
+        let more = records.len() > limit;
+        records.truncate(limit);
+        let first_added = records.first().map(&date_added);
+        let last_added = records.last().map(&date_added);
+        Page {
+            next: if more {
+                last_added.map(|after| Cursor { after })
+            } else {
+                None
+            },
+            more,
+            first_added,
+            last_added,
+            records,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

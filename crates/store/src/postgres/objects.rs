@@ -21,7 +21,7 @@ use crate::error::{Result, StoreError};
 use crate::ledger::{Direction, NewLedgerEntry, RULE_LOCAL_DELETE, RULE_RECEIVED, sha256_hex};
 use crate::object::{AddOutcome, ManifestRecord, NewObject, ObjectRecord, Provenance, Version};
 use crate::partner::SyncCursor;
-use crate::query::{Cursor, DeleteFilter, ObjectQuery, Page, VersionMatch};
+use crate::query::{DeleteFilter, ObjectQuery, Page, VersionMatch};
 use crate::time::{Clock, Micros};
 
 /// A version of an object as the insert logic needs it: stored before the batch, or
@@ -715,31 +715,13 @@ fn record(row: &Row, with_bytes: bool, with_provenance: bool) -> Result<ObjectRe
     Ok(record)
 }
 
-fn page<T>(mut records: Vec<T>, limit: usize, date_added: impl Fn(&T) -> Micros) -> Page<T> {
-    let more = records.len() > limit;
-    records.truncate(limit);
-    let first_added = records.first().map(&date_added);
-    let last_added = records.last().map(&date_added);
-    Page {
-        next: if more {
-            last_added.map(|after| Cursor { after })
-        } else {
-            None
-        },
-        more,
-        first_added,
-        last_added,
-        records,
-    }
-}
-
 pub async fn objects(
     client: &impl GenericClient,
     collection: Uuid,
     query: &ObjectQuery,
 ) -> Result<Page<ObjectRecord>> {
     let records = select(client, collection, query, true).await?;
-    Ok(page(records, query.limit, |r| r.date_added))
+    Ok(Page::from_fetched(records, query.limit, |r| r.date_added))
 }
 
 pub async fn manifest(
@@ -758,7 +740,7 @@ pub async fn manifest(
             spec_version: r.spec_version,
         })
         .collect();
-    Ok(page(records, query.limit, |r| r.date_added))
+    Ok(Page::from_fetched(records, query.limit, |r| r.date_added))
 }
 
 /// Deletes versions in one transaction that locks the collection's row first (as adds

@@ -14,7 +14,7 @@ use crate::error::{Result, StoreError};
 use crate::ledger::{Direction, NewLedgerEntry, RULE_LOCAL_DELETE, RULE_RECEIVED, sha256_hex};
 use crate::object::{AddOutcome, ManifestRecord, NewObject, ObjectRecord, Provenance, Version};
 use crate::partner::SyncCursor;
-use crate::query::{Cursor, DeleteFilter, ObjectQuery, Page, VersionMatch};
+use crate::query::{DeleteFilter, ObjectQuery, Page, VersionMatch};
 use crate::time::{Clock, Micros};
 
 /// A stored version of the object being added, as the insert logic needs it.
@@ -495,31 +495,13 @@ fn select(
     .collect()
 }
 
-fn page<T>(mut records: Vec<T>, limit: usize, date_added: impl Fn(&T) -> Micros) -> Page<T> {
-    let more = records.len() > limit;
-    records.truncate(limit);
-    let first_added = records.first().map(&date_added);
-    let last_added = records.last().map(&date_added);
-    Page {
-        next: if more {
-            last_added.map(|after| Cursor { after })
-        } else {
-            None
-        },
-        more,
-        first_added,
-        last_added,
-        records,
-    }
-}
-
 pub fn objects(
     conn: &Connection,
     collection: Uuid,
     query: &ObjectQuery,
 ) -> Result<Page<ObjectRecord>> {
     let records = select(conn, collection, query, true)?;
-    Ok(page(records, query.limit, |r| r.date_added))
+    Ok(Page::from_fetched(records, query.limit, |r| r.date_added))
 }
 
 pub fn manifest(
@@ -537,7 +519,7 @@ pub fn manifest(
             spec_version: r.spec_version,
         })
         .collect();
-    Ok(page(records, query.limit, |r| r.date_added))
+    Ok(Page::from_fetched(records, query.limit, |r| r.date_added))
 }
 
 /// Deletes versions in one IMMEDIATE transaction that also appends a `deleted` ledger
@@ -622,6 +604,7 @@ pub fn provenance(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::query::Cursor;
 
     /// The plan SQLite chooses for a query, as one line per step.
     fn plan(query: &ObjectQuery) -> String {
