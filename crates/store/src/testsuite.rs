@@ -47,6 +47,7 @@ pub const ALL: &[&str] = &[
     "rights",
     "counts",
     "concurrent_writers",
+    "concurrent_writers_fail_alone",
     "first_and_last_match_a_model",
     "ledger_chain_is_verified",
     "ledger_concurrent_appends",
@@ -1417,6 +1418,82 @@ pub async fn concurrent_writers(store: &dyn Store, _clock: &ManualClock) {
         .await
         .unwrap();
     assert_eq!(page.records.len(), 200);
+}
+
+/// Writes in flight together (which a backend may commit as one transaction) succeed
+/// or fail each on its own: a batch for a collection that does not exist and a status
+/// whose id is taken fail, and everything sent beside them is stored.
+pub async fn concurrent_writers_fail_alone(store: &dyn Store, clock: &ManualClock) {
+    use std::future::Future;
+    use std::pin::Pin;
+    enum Done {
+        Added(u128, Result<Vec<AddOutcome>, StoreError>),
+        Created(Uuid, Result<(), StoreError>),
+    }
+    let c = new_collection(store, 1).await;
+    let status = |id: u128| Status {
+        id: Uuid::from_u128(id),
+        account: "alice".into(),
+        request_timestamp: clock.now(),
+        total_count: 0,
+        successes: Vec::new(),
+        failures: Vec::new(),
+        pendings: Vec::new(),
+    };
+    store.create_status(&status(7)).await.unwrap();
+    let missing = Uuid::from_u128(0xdead);
+    let mut writes: Vec<Pin<Box<dyn Future<Output = Done> + Send + '_>>> = Vec::new();
+    for b in 0..6u128 {
+        let objects: Vec<NewObject> = (0..10)
+            .map(|n| indicator(b * 1000 + n, &modified(0)))
+            .collect();
+        let target = if b == 2 { missing } else { c };
+        writes.push(Box::pin(async move {
+            Done::Added(b, store.add_objects(target, &account(), objects).await)
+        }));
+        if b == 1 || b == 4 {
+            // Status 7 exists: the first of these fails, the second is new.
+            let new = status(if b == 1 { 7 } else { 8 });
+            writes.push(Box::pin(async move {
+                Done::Created(new.id, store.create_status(&new).await)
+            }));
+        }
+    }
+    for done in join_all(writes).await {
+        match done {
+            Done::Added(b, Ok(outcomes)) => {
+                assert_ne!(b, 2, "a batch for a missing collection was stored");
+                assert_eq!(outcomes.len(), 10);
+                assert!(
+                    outcomes
+                        .iter()
+                        .all(|o| matches!(o, AddOutcome::Added { .. }))
+                );
+            }
+            Done::Added(b, Err(e)) => {
+                assert_eq!(b, 2, "batch {b} failed: {e}");
+                assert!(matches!(e, StoreError::NotFound { .. }), "{e}");
+            }
+            Done::Created(id, result) if id == Uuid::from_u128(7) => {
+                assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
+            }
+            Done::Created(id, result) => {
+                result.unwrap();
+                assert_eq!(store.get_status(id).await.unwrap().id, id);
+            }
+        }
+    }
+    let page = store
+        .manifest(
+            c,
+            &ObjectQuery {
+                limit: 1000,
+                ..ObjectQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.records.len(), 50, "the five good batches, whole");
 }
 
 /// A long random sequence of adds and deletes on a few objects: after every step,

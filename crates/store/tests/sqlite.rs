@@ -66,6 +66,7 @@ suite!(
     rights,
     counts,
     concurrent_writers,
+    concurrent_writers_fail_alone,
     first_and_last_match_a_model,
     ledger_chain_is_verified,
     ledger_concurrent_appends,

@@ -5,6 +5,7 @@
 mod accounts;
 mod collections;
 mod dump;
+mod group_commit;
 mod leases;
 mod ledger;
 mod migrate;
@@ -55,6 +56,8 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// Writes waiting to share the writer's next transaction.
+    grouped: group_commit::Queue,
     clock: Arc<dyn Clock>,
 }
 
@@ -109,6 +112,7 @@ impl SqliteStore {
                 path: path.to_owned(),
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
+                grouped: group_commit::Queue::default(),
                 clock,
             }),
         })
@@ -139,6 +143,29 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::Backend(Box::new(e)))?
+    }
+
+    /// Runs `f` inside a transaction shared with the writes queued at the same time
+    /// ([`group_commit`]); its result arrives once that transaction is durable. For
+    /// writes that only add (objects, statuses), where sharing a commit is safe. `f`
+    /// may run more than once: when a write beside it fails, the shared transaction is
+    /// rolled back and run again without it.
+    async fn write_grouped<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnMut(&Connection, &dyn Clock) -> Result<T> + Send + 'static,
+    {
+        let result = self.inner.grouped.push(f);
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            inner.grouped.run(&mut conn, inner.clock.as_ref());
+        })
+        .await
+        .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        result
+            .await
+            .map_err(|_| StoreError::backend("the write was dropped before it finished"))?
     }
 
     /// Runs `f` with a reader connection on the blocking pool.

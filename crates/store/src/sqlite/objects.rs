@@ -197,18 +197,18 @@ impl<'c> Inserter<'c> {
     }
 }
 
-/// Stores a batch in one IMMEDIATE transaction (taking the write lock up front, so two
-/// processes never deadlock upgrading a read lock). In the same transaction: a
-/// `received` ledger entry per version added from a partner, and `cursor` if given.
+/// Stores a batch inside the caller's IMMEDIATE transaction `tx` (the group commit's,
+/// which takes the write lock up front, so two processes never deadlock upgrading a
+/// read lock). In the same transaction: a `received` ledger entry per version added
+/// from a partner, and `cursor` if given.
 pub fn add(
-    conn: &mut Connection,
+    tx: &Connection,
     clock: &dyn Clock,
     collection: Uuid,
     provenance: &Provenance,
-    objects: Vec<NewObject>,
+    objects: &[NewObject],
     cursor: Option<&SyncCursor>,
 ) -> Result<Vec<AddOutcome>> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let detail = provenance.detail();
     let mut received = Vec::new();
     let (seq, mut last): (i64, i64) = tx
@@ -221,7 +221,7 @@ pub fn add(
     let now = clock.now().0;
     let mut outcomes = Vec::with_capacity(objects.len());
     {
-        let mut inserter = Inserter::new(&tx)?;
+        let mut inserter = Inserter::new(tx)?;
         let mut latest_of = tx.prepare_cached(LATEST_OF)?;
         for object in objects {
             let hash = id_hash(&object.id);
@@ -298,7 +298,7 @@ pub fn add(
                     partner: Some(partner.clone()),
                     channel: Some(*channel),
                     collection,
-                    object_id: object.id,
+                    object_id: object.id.clone(),
                     version: version.as_str().to_owned(),
                     bytes_sha256: sha256_hex(&object.bytes),
                     rule: RULE_RECEIVED.to_owned(),
@@ -314,11 +314,10 @@ pub fn add(
         "UPDATE collections SET last_date_added = ?1 WHERE seq = ?2",
         params![last, seq],
     )?;
-    ledger::append_in(&tx, Micros(now), received)?;
+    ledger::append_in(tx, Micros(now), received)?;
     if let Some(cursor) = cursor {
-        sync::set_cursor(&tx, cursor)?;
+        sync::set_cursor(tx, cursor)?;
     }
-    tx.commit()?;
     let added = outcomes
         .iter()
         .filter(|o| matches!(o, AddOutcome::Added { .. }))

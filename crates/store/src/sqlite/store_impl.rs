@@ -72,8 +72,8 @@ impl Store for SqliteStore {
         objects: Vec<NewObject>,
     ) -> StoreFuture<'a, Vec<AddOutcome>> {
         let provenance = provenance.clone();
-        Box::pin(self.write(move |conn, clock| {
-            objects::add(conn, clock, collection, &provenance, objects, None)
+        Box::pin(self.write_grouped(move |tx, clock| {
+            objects::add(tx, clock, collection, &provenance, &objects, None)
         }))
     }
 
@@ -85,8 +85,8 @@ impl Store for SqliteStore {
         cursor: SyncCursor,
     ) -> StoreFuture<'a, Vec<AddOutcome>> {
         let provenance = provenance.clone();
-        Box::pin(self.write(move |conn, clock| {
-            objects::add(conn, clock, collection, &provenance, objects, Some(&cursor))
+        Box::pin(self.write_grouped(move |tx, clock| {
+            objects::add(tx, clock, collection, &provenance, &objects, Some(&cursor))
         }))
     }
 
@@ -211,7 +211,7 @@ impl Store for SqliteStore {
 
     fn create_status<'a>(&'a self, status: &'a Status) -> StoreFuture<'a, ()> {
         let status = status.clone();
-        Box::pin(self.write(move |conn, _| statuses::create(conn, &status)))
+        Box::pin(self.write_grouped(move |tx, _| statuses::create(tx, &status)))
     }
 
     fn update_status<'a>(&'a self, status: &'a Status) -> StoreFuture<'a, ()> {
