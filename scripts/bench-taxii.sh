@@ -5,8 +5,9 @@
 #  1. starts `passerelle serve` (release) on a fresh node and, with the Rust load
 #     generator `taxii-bench` (benches/taxii), measures: TAXII ingest (envelopes of
 #     1,000 from BENCH_CONCURRENCY clients), paging reads (pages of 1,000 following
-#     `next`), Get An Object p50/p99 latency, with BENCH_OBJECTS objects stored; the
-#     same at BENCH_SMALL objects in another collection; the server's peak RSS;
+#     `next`; one walk, then BENCH_READERS walks at once), Get An Object p50/p99
+#     latency, with BENCH_OBJECTS objects stored; the same at BENCH_SMALL objects in
+#     another collection; the server's peak RSS;
 #  2. `passerelle import` of a generated bundle of BENCH_IMPORT_MB megabytes:
 #     objects/s and peak RSS (/usr/bin/time);
 #  3. the raw limit of this machine in the same run: a bare rusqlite insert loop
@@ -20,7 +21,8 @@
 # Settings (environment), defaults are the full-size run of BENCHMARKS.md:
 #   BENCH_OBJECTS=1000000  BENCH_SMALL=10000  BENCH_IMPORT_MB=1024
 #   BENCH_SAMPLES=5000 (Get An Object requests)  BENCH_MEDALLION_SAMPLES=300
-#   BENCH_CONCURRENCY=2  BENCH_DIR=<repo>/target/bench-taxii (node, bundle, raw db)
+#   BENCH_CONCURRENCY=2 (ingest clients)  BENCH_READERS=4 (paging walks at once, a second
+#   paging figure: their total)  BENCH_DIR=<repo>/target/bench-taxii (node, bundle, raw db)
 #   BENCH_NO_MEDALLION=1 (skip medallion)
 #   BENCH_BACKEND=postgres: the node on PostgreSQL instead (database passerelle_bench_taxii,
 #     created and dropped on BENCH_POSTGRES=postgres://postgres@127.0.0.1:5432); the raw
@@ -41,6 +43,7 @@ import_mb="${BENCH_IMPORT_MB:-1024}"
 samples="${BENCH_SAMPLES:-5000}"
 med_samples="${BENCH_MEDALLION_SAMPLES:-300}"
 concurrency="${BENCH_CONCURRENCY:-2}"
+readers="${BENCH_READERS:-4}"
 dir="${BENCH_DIR:-$repo/target/bench-taxii}"
 backend="${BENCH_BACKEND:-sqlite}"
 processes="${BENCH_PROCESSES:-1}"
@@ -116,6 +119,8 @@ log "passerelle: $objects objects (large collection)"
 run_tool "$dir/p-ingest" ingest --root "$roots" --collection "$large_id" --objects "$objects" --seed 1 --concurrency "$concurrency"
 log "paging"
 run_tool "$dir/p-page" page --root "$roots" --collection "$large_id"
+log "paging, $readers readers at once"
+run_tool "$dir/p-page-readers" page --root "$roots" --collection "$large_id" --readers "$readers"
 log "Get An Object x $samples"
 run_tool "$dir/p-byid" by-id --root "$roots" --collection "$large_id" --objects "$objects" --seed 1 --samples "$samples"
 server_rss=0
@@ -152,6 +157,7 @@ PostgreSQL $(psql "$pg_server/postgres" -Atc 'show server_version' 2>/dev/null) 
 | TAXII ingest, envelopes of 1,000, $concurrency clients (objects/s) | $(int "$(value per_second "$dir/p-ingest")") |
 | \`passerelle import\` of a $import_mb MB bundle, $(int "$import_objects") objects (objects/s) | $(int "$import_rate") |
 | paging reads, pages of 1,000 (objects/s) | $(int "$(value per_second "$dir/p-page")") |
+| paging reads, $readers readers at once (objects/s, total) | $(int "$(value per_second "$dir/p-page-readers")") |
 | Get An Object p50 (ms) | $(value p50_ms "$dir/p-byid") |
 | Get An Object p99 (ms) | $(value p99_ms "$dir/p-byid") |
 | peak RSS of the import / of the server process(es) (MB) | $import_rss / $server_rss |
@@ -191,6 +197,7 @@ raw_p50="$(value raw_by_id_p50_ms "$dir/raw")"
 raw_p99="$(value raw_by_id_p99_ms "$dir/raw")"
 ingest="$(value per_second "$dir/p-ingest")"
 page="$(value per_second "$dir/p-page")"
+page_readers="$(value per_second "$dir/p-page-readers")"
 p50="$(value p50_ms "$dir/p-byid")"
 p99="$(value p99_ms "$dir/p-byid")"
 
@@ -207,6 +214,7 @@ Passerelle release build over HTTP on 127.0.0.1 (Bearer token), generated STIX 2
 | TAXII ingest, envelopes of 1,000, $concurrency clients (objects/s) | $(int "$ingest") | $(int "$raw_insert") (insert) | $(ratio "$ingest" "$raw_insert") | ≥ 100,000/s, ≥ 0.5 of raw |
 | \`passerelle import\` of a $import_mb MB bundle, $(int "$import_objects") objects (objects/s) | $(int "$import_rate") | $(int "$raw_insert") (insert) | $(ratio "$import_rate" "$raw_insert") | ≥ 200,000/s, ≥ 0.5 of raw |
 | paging reads, pages of 1,000 (objects/s) | $(int "$page") | $(int "$raw_page") (page read) | $(ratio "$page" "$raw_page") | ≥ 500,000/s, ≥ 0.5 of raw |
+| paging reads, $readers readers at once (objects/s, total) | $(int "$page_readers") | $(int "$raw_page") (page read) | $(ratio "$page_readers" "$raw_page") | |
 | Get An Object p50 (ms) | $p50 | $raw_p50 (point read) | $(ratio "$raw_p50" "$p50") | |
 | Get An Object p99 (ms) | $p99 | $raw_p99 (point read) | $(ratio "$raw_p99" "$p99") | ≤ 2 ms |
 

@@ -100,6 +100,10 @@ enum Command {
         target: Target,
         #[arg(long, default_value_t = 1000)]
         limit: u64,
+        /// Walks of the whole collection at once, each following its own `next`
+        /// (several consumers reading the node); the rate is their total.
+        #[arg(long, default_value_t = 1)]
+        readers: u64,
     },
     /// Get An Object latency over random ids among objects [0, N) of the seed.
     ById {
@@ -162,7 +166,11 @@ fn main() -> anyhow::Result<()> {
             envelope,
             concurrency,
         } => runtime()?.block_on(ingest(target, objects, seed, envelope, concurrency)),
-        Command::Page { target, limit } => runtime()?.block_on(page(target, limit)),
+        Command::Page {
+            target,
+            limit,
+            readers,
+        } => runtime()?.block_on(page(target, limit, readers)),
         Command::FederationCosts {
             objects,
             seed,
@@ -322,9 +330,32 @@ struct Envelope {
     objects: Vec<IgnoredAny>,
 }
 
-async fn page(target: Target, limit: u64) -> anyhow::Result<()> {
-    let (http, auth) = client()?;
+async fn page(target: Target, limit: u64, readers: u64) -> anyhow::Result<()> {
+    let target = std::sync::Arc::new(target);
     let started = Instant::now();
+    let walks: Vec<_> = (0..readers.max(1))
+        .map(|_| tokio::spawn(walk(std::sync::Arc::clone(&target), limit)))
+        .collect();
+    let (mut objects, mut pages, mut latencies) = (0u64, 0u64, Vec::new());
+    for walk in walks {
+        let (o, p, l) = walk.await??;
+        objects += o;
+        pages += p;
+        latencies.extend(l);
+    }
+    println!("readers {}", readers.max(1));
+    println!("pages {pages}");
+    report_rate(objects, started.elapsed());
+    report_latencies(&mut latencies, "page_");
+    Ok(())
+}
+
+/// One walk through every page, following `next`: objects, pages, each page's latency.
+async fn walk(
+    target: std::sync::Arc<Target>,
+    limit: u64,
+) -> anyhow::Result<(u64, u64, Vec<Duration>)> {
+    let (http, auth) = client()?;
     let (mut objects, mut pages) = (0u64, 0u64);
     let mut latencies = Vec::new();
     let mut next: Option<String> = None;
@@ -358,10 +389,7 @@ async fn page(target: Target, limit: u64) -> anyhow::Result<()> {
             (false, _) => break,
         }
     }
-    println!("pages {pages}");
-    report_rate(objects, started.elapsed());
-    report_latencies(&mut latencies, "page_");
-    Ok(())
+    Ok((objects, pages, latencies))
 }
 
 async fn by_id(target: Target, objects: u64, seed: u64, samples: u64) -> anyhow::Result<()> {
