@@ -62,7 +62,8 @@ impl PartnerGate for Federation {
             let mut quarantine: Option<Option<Uuid>> = None;
             let mut receipts = Vec::with_capacity(objects.len());
             let bytes: Vec<&[u8]> = objects.iter().map(|o| o.bytes.as_slice()).collect();
-            let verdicts = parallel::blocking(|| self.verdicts(partner, &bytes)).map_err(gate_error)?;
+            let verdicts =
+                parallel::blocking(|| self.verdicts(partner, &bytes)).map_err(gate_error)?;
             for (object, verdict) in objects.iter().zip(verdicts) {
                 let receipt = match verdict {
                     Verdict::Accept(check) => Receipt::Accept {

@@ -210,7 +210,7 @@ enum Read {
     /// The check is already decided (unsigned, malformed, unknown signer).
     Done(SignatureCheck),
     /// A signature to check against a key we hold.
-    Ready(Ready),
+    Ready(Box<Ready>),
 }
 
 /// A signature read from an object, with the key and the message it must verify.
@@ -269,12 +269,12 @@ fn read(mut obj: Map<'_>, keys: &dyn Fn(&str) -> Option<PublicKey>) -> Read {
     let Ok(message) = signed_message(&mut obj) else {
         return Read::Done(SignatureCheck::Invalid { signer });
     };
-    Read::Ready(Ready {
+    Read::Ready(Box::new(Ready {
         signer,
         key: *key.verifying_key(),
         signature,
         message,
-    })
+    }))
 }
 
 /// Checks the signatures of many objects at once: the same answer as [`verify`]
@@ -319,7 +319,7 @@ pub fn verify_many(
     keys: &dyn Fn(&str) -> Option<PublicKey>,
 ) -> Vec<SignatureCheck> {
     let mut checks: Vec<Option<SignatureCheck>> = Vec::with_capacity(objects.len());
-    let mut batch: Vec<(usize, Ready)> = Vec::new();
+    let mut batch: Vec<(usize, Box<Ready>)> = Vec::new();
     // Keys already looked at in this batch, and whether they are torsion-free.
     let mut torsion_free: Vec<([u8; 32], bool)> = Vec::new();
     for (index, bytes) in objects.iter().enumerate() {
@@ -727,7 +727,8 @@ mod tests {
     fn signed_page(me: &NodeIdentity, n: usize) -> Vec<Vec<u8>> {
         (0..n)
             .map(|i| {
-                let text = INDICATOR.replace("198.51.100.7", &format!("198.51.{}.{}", i / 250, i % 250));
+                let text =
+                    INDICATOR.replace("198.51.100.7", &format!("198.51.{}.{}", i / 250, i % 250));
                 sign(text.as_bytes(), me).unwrap()
             })
             .collect()
@@ -783,7 +784,11 @@ mod tests {
         let keys = keys_of(&[&me, &them]);
         let checks = verify_many(&refs, &keys);
         assert_eq!(checks, one_by_one(&refs, &keys));
-        assert!(checks.iter().all(|c| matches!(c, SignatureCheck::Verified { .. })));
+        assert!(
+            checks
+                .iter()
+                .all(|c| matches!(c, SignatureCheck::Verified { .. }))
+        );
         assert!(verify_many(&[], &keys).is_empty());
     }
 
@@ -807,7 +812,10 @@ mod tests {
                     }
                 );
             } else {
-                assert!(matches!(check, SignatureCheck::Verified { .. }), "{i}: {check:?}");
+                assert!(
+                    matches!(check, SignatureCheck::Verified { .. }),
+                    "{i}: {check:?}"
+                );
             }
         }
     }
@@ -846,7 +854,9 @@ mod tests {
         let mut page = signed_page(&me, 8);
         let message = to_canonical_vec(&json::parse(INDICATOR.as_bytes()).unwrap()).unwrap();
         let indicator = sign(INDICATOR.as_bytes(), &me).unwrap();
-        let identity_r: [u8; 32] = curve25519_dalek::EdwardsPoint::default().compress().to_bytes();
+        let identity_r: [u8; 32] = curve25519_dalek::EdwardsPoint::default()
+            .compress()
+            .to_bytes();
         let key = me.public_key().verifying_key().to_bytes();
         let s = challenge(&identity_r, &key, &message) * me.signing_key.to_scalar();
         let mut bytes = [0u8; 64];
@@ -854,8 +864,14 @@ mod tests {
         bytes[32..].copy_from_slice(s.as_bytes());
         let weak = Signature::from_bytes(&bytes);
         let verifying = me.public_key().verifying_key().to_owned();
-        assert!(verifying.verify(&message, &weak).is_ok(), "verify accepts it");
-        assert!(verifying.verify_strict(&message, &weak).is_err(), "verify_strict does not");
+        assert!(
+            verifying.verify(&message, &weak).is_ok(),
+            "verify accepts it"
+        );
+        assert!(
+            verifying.verify_strict(&message, &weak).is_err(),
+            "verify_strict does not"
+        );
         let good = Signature::from_bytes(&signature_of(&indicator));
         assert!(
             ed25519_dalek::verify_batch(
@@ -924,7 +940,11 @@ mod tests {
         page.insert(2, accepted);
         page.insert(7, refused);
         let refs: Vec<&[u8]> = page.iter().map(Vec::as_slice).collect();
-        let (me_id, them_id, them_key) = (me.identity.clone(), them.identity.clone(), them.public_key());
+        let (me_id, them_id, them_key) = (
+            me.identity.clone(),
+            them.identity.clone(),
+            them.public_key(),
+        );
         let keys = move |id: &str| {
             if id == me_id {
                 Some(key)

@@ -199,12 +199,8 @@ impl Federation {
                 }
                 batches += 1;
                 in_batch = 0;
-                let received = self.receive_batch(
-                    partner,
-                    &objects,
-                    summary.collection.id,
-                    quarantine_id,
-                )?;
+                let received =
+                    self.receive_batch(partner, &objects, summary.collection.id, quarantine_id)?;
                 objects.clear();
                 sort(received, &mut pending, &mut summary);
                 self.store_groups(&mut pending, None, &mut summary).await?;
