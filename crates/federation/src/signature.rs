@@ -15,7 +15,9 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use curve25519_dalek::edwards::CompressedEdwardsY;
+use std::sync::OnceLock;
+
+use curve25519_dalek::constants::EIGHT_TORSION;
 use ed25519_dalek::{Signature, Signer as _, VerifyingKey};
 use stix::canonical::{CanonicalError, to_canonical_vec};
 use stix::json::{self, Map, Value};
@@ -296,8 +298,8 @@ fn read(mut obj: Map<'_>, keys: &dyn Fn(&str) -> Option<PublicKey>) -> Read {
 /// before a signature joins a batch we also refuse, or leave to `verify_strict`:
 ///
 /// - an `R` whose encoding is not canonical (`y ≥ p`; `verify_strict` refuses it
-///   because the recomputed `R` is canonical and differs), that does not decode, or
-///   of small order;
+///   because the recomputed `R` is canonical and differs) or of small order (an `R`
+///   that does not decode makes the batch fail, and `verify_strict` names it);
 /// - a key of small order ([`PublicKey::parse`] already refuses those) or with a
 ///   small-order component at all (not torsion-free): checked once per key per batch.
 ///
@@ -378,8 +380,9 @@ pub fn verify_many(
         .collect()
 }
 
-/// Whether the signature's `R` may join a batch: canonically encoded, a point of
-/// the curve, not of small order (see [`verify_many`]).
+/// Whether the signature's `R` may join a batch: canonically encoded and not of
+/// small order (see [`verify_many`]). An `R` that does not decode fails the batch,
+/// and `verify_strict` then refuses it by name.
 fn batchable_r(signature: &Signature) -> bool {
     let r = signature.r_bytes();
     // y is the low 255 bits; p = 2^255 - 19, so y >= p only when bits 8..255 are all
@@ -389,9 +392,30 @@ fn batchable_r(signature: &Signature) -> bool {
     if y_not_canonical {
         return false;
     }
-    CompressedEdwardsY(*r)
-        .decompress()
-        .is_some_and(|point| !point.is_small_order())
+    // A point and its negation share y, and the small-order points are closed under
+    // negation: with y canonical, R is of small order exactly when its y is one of
+    // theirs. Comparing y saves decoding R (a square root), which the batch does again.
+    let mut y = *r;
+    y[31] &= 0x7f;
+    !small_order_ys().contains(&y)
+}
+
+/// The y coordinates (canonical, sign bit clear) of the eight points of small order.
+fn small_order_ys() -> &'static [[u8; 32]] {
+    static YS: OnceLock<Vec<[u8; 32]>> = OnceLock::new();
+    YS.get_or_init(|| {
+        let mut ys: Vec<[u8; 32]> = EIGHT_TORSION
+            .iter()
+            .map(|point| {
+                let mut y = point.compress().to_bytes();
+                y[31] &= 0x7f;
+                y
+            })
+            .collect();
+        ys.sort_unstable();
+        ys.dedup();
+        ys
+    })
 }
 
 #[cfg(test)]
@@ -956,6 +980,36 @@ mod tests {
         assert_eq!(checks, one_by_one(&refs, &keys));
         assert!(matches!(checks[2], SignatureCheck::Verified { .. }));
         assert!(matches!(checks[7], SignatureCheck::Invalid { .. }));
+    }
+
+    #[test]
+    fn small_order_r_is_told_by_its_y_alone() {
+        use curve25519_dalek::edwards::CompressedEdwardsY;
+        // The identity (y = 1), the point of order 2 (y = -1), those of order 4 (y = 0)
+        // and of order 8 (two values of y).
+        assert_eq!(small_order_ys().len(), 5);
+        let mut bytes = [0u8; 64];
+        for point in EIGHT_TORSION {
+            bytes[..32].copy_from_slice(&point.compress().to_bytes());
+            assert!(!batchable_r(&Signature::from_bytes(&bytes)));
+            // The same y with the other sign bit: the negation, or for x = 0 a
+            // non-canonical encoding of the same point. Small order either way.
+            bytes[31] ^= 0x80;
+            assert!(!batchable_r(&Signature::from_bytes(&bytes)));
+            let decoded = CompressedEdwardsY(bytes[..32].try_into().unwrap()).decompress();
+            assert!(decoded.is_none_or(|p| p.is_small_order()));
+        }
+        // y = p (non-canonical 0) and y = 2^255 - 1.
+        let mut p = [0xffu8; 32];
+        p[0] = 0xed;
+        p[31] = 0x7f;
+        bytes[..32].copy_from_slice(&p);
+        assert!(!batchable_r(&Signature::from_bytes(&bytes)));
+        bytes[..32].copy_from_slice(&[0xff; 32]);
+        assert!(!batchable_r(&Signature::from_bytes(&bytes)));
+        // An honest R.
+        let signed = sign(INDICATOR.as_bytes(), &rabat()).unwrap();
+        assert!(batchable_r(&Signature::from_bytes(&signature_of(&signed))));
     }
 
     proptest::proptest! {
