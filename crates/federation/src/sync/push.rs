@@ -13,8 +13,10 @@
 //! being sent and the one disclosed ahead of it) are kept in memory and sent again
 //! as they are on the next attempt, so a partner that is down for a day does not get
 //! the same page written to the ledger every cycle. When the cycle's lease is lost
-//! the push stops before deciding the next page (the lease is checked before each
-//! disclosure); whoever takes over starts after the last acknowledged one.
+//! the push stops before deciding the next page, and before posting one decided
+//! ahead (the lease is checked before each disclosure and each page posted; a page
+//! decided ahead is then kept as above); whoever takes over starts after the last
+//! acknowledged one.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -22,6 +24,7 @@ use std::time::{Duration, Instant};
 use store::{Channel, Collection, Micros, ObjectQuery, VersionMatch};
 use taxii::client::TaxiiClient;
 use taxii::resources::{Status, StatusKind, write_envelope};
+use uuid::Uuid;
 
 use super::lease::PartnerLease;
 use super::{Counts, SyncError, Syncer};
@@ -108,6 +111,14 @@ pub(super) async fn push(
         None => return Ok(()),
     };
     loop {
+        // A page decided ahead is posted only while the lease holds; else it is kept
+        // (it is in the ledger already) like a page the partner did not acknowledge.
+        if let Err(error) = lease.map_or(Ok(()), PartnerLease::check) {
+            let mut unacknowledged = vec![page];
+            unacknowledged.append(&mut kept);
+            keep(syncer, &pending_key, unacknowledged);
+            return Err(error);
+        }
         for (rule, n) in &page.withheld {
             *counts.withheld.entry(*rule).or_default() += n;
         }
@@ -137,9 +148,7 @@ pub(super) async fn push(
             let mut unacknowledged = vec![page];
             unacknowledged.extend(next.ok().flatten());
             unacknowledged.append(&mut kept);
-            if let Ok(mut pending) = syncer.pending.lock() {
-                pending.insert(pending_key.clone(), unacknowledged);
-            }
+            keep(syncer, &pending_key, unacknowledged);
             return Err(error);
         }
         counts.pages += 1;
@@ -160,6 +169,13 @@ pub(super) async fn push(
             None => return Ok(()),
         };
         debug_assert_eq!(page.after, after);
+    }
+}
+
+/// Keeps `pages` (disclosed, not acknowledged, in order) for the next attempt.
+fn keep(syncer: &Syncer, key: &(String, Uuid), pages: Vec<PendingPage>) {
+    if let Ok(mut pending) = syncer.pending.lock() {
+        pending.insert(key.clone(), pages);
     }
 }
 
