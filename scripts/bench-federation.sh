@@ -23,6 +23,8 @@
 # publishes for its signatures), checked against what each command reports.
 # Settings (environment): BENCH_OBJECTS=100000 BENCH_RUNS=3 BENCH_COSTS=20000
 #   BENCH_DIR=<repo>/target/bench-federation
+#   BENCH_BIN_DIR=<dir>: run the passerelle and taxii-bench binaries in <dir> (built
+#   beforehand, e.g. copies of an older build to compare with) instead of building.
 # A quick check that everything works: scripts/bench-federation.sh --quick
 # (BENCH_OBJECTS=10000 BENCH_RUNS=1 BENCH_COSTS=5000).
 set -euo pipefail
@@ -42,12 +44,14 @@ runs="${BENCH_RUNS:-3}"
 costs_objects="${BENCH_COSTS:-20000}"
 dir="${BENCH_DIR:-$repo/target/bench-federation}"
 target="${CARGO_TARGET_DIR:-$repo/target}"
-bin="$target/release/passerelle"
-tool="$target/release/taxii-bench"
+bin_dir="${BENCH_BIN_DIR:-$target/release}"
+bin="$bin_dir/passerelle"
+tool="$bin_dir/taxii-bench"
 
-
-log "building passerelle and taxii-bench (release)"
-cargo build --release -p passerelle -p taxii-bench >&2
+if [[ -z "${BENCH_BIN_DIR:-}" ]]; then
+    log "building passerelle and taxii-bench (release)"
+    cargo build --release -p passerelle -p taxii-bench >&2
+fi
 
 mkdir -p "$dir"
 pids=()
@@ -191,20 +195,21 @@ $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/memi
 | file: \`import --from\` | $(int "$(median "${import_rates[@]}")") | $(all "${import_rates[@]}") |
 | file: export and import together | $(int "$(median "${file_rates[@]}")") | $(all "${file_rates[@]}") |
 
-Per object, in one process on one thread (\`taxii-bench federation-costs --objects $costs_objects\`, median of 3 runs of each step), in µs:
+Per object, in one process, on one thread unless said (\`taxii-bench federation-costs --objects $costs_objects\`, median of 3 runs of each step), in µs:
 
 | side | step | µs per object |
 |---|---|---:|
 | sender | read a page from the store, with provenance | $(cost read) |
-| sender | egress decision (\`Federation::decide\`), signature included | $(cost decide) |
-| sender | of which the Ed25519 signature (canonical JSON + sign) | $(cost sign) |
-| sender | of which the rules (decision minus signature) | $(sub "$(cost decide)" "$(cost sign)") |
+| sender | egress decision (\`Federation::decide\`, on every core: wall-clock), signature included | $(cost decide) |
+| sender | the Ed25519 signature alone, one thread (canonical JSON + sign) | $(cost sign) |
 | sender | \`disclosed\` ledger entry (\`Federation::record\` of decided pages) | $(cost record) |
 | sender | \`Federation::disclose\` (decision and ledger entry, one call) | $(cost disclose) |
 | receiver | strict JSON parse | $(cost parse) |
 | receiver | STIX validation | $(cost validate) |
-| receiver | signature check (parses the object again) | $(cost verify) |
-| receiver | intake: parse, validation, signature check, query columns | $(cost intake) |
+| receiver | signature check, one at a time (parses the object again) | $(cost verify) |
+| receiver | signature checks batched 500 at a time (\`signature::verify_many\`, one thread) | $(cost verify_batch) |
+| receiver | intake one object at a time: parse, validation, signature check, query columns | $(cost intake) |
+| receiver | intake of pages of 1,000 as the pull runs it (\`receive_page\`: every core, batched) | $(cost intake_page) |
 | receiver | store a batch with \`received\` ledger entries | $(cost store_received) |
 | receiver | store the same batch as an import (no ledger) | $(cost store_import) |
 | receiver | of which the \`received\` ledger entry | $(sub "$(cost store_received)" "$(cost store_import)") |

@@ -1,5 +1,5 @@
 //! `taxii-bench federation-costs`: what each step of a federated exchange costs per
-//! object, in one process and on one thread, over the generated objects, so that the
+//! object, in one process and (but for `decide`, `disclose` and `intake_page`) on one thread, over the generated objects, so that the
 //! end-to-end figures of `scripts/bench-federation.sh` can be split by cause.
 //!
 //! The sender holds the objects as its own data (stored unsigned, as `import` stores
@@ -8,12 +8,17 @@
 //!
 //! - sender: `read` (pages of 1,000 from the store, with provenance), `decide`
 //!   (`Federation::decide`: the egress rules, the ends of relationships looked up,
-//!   the signature), of which `sign` is the signature alone, `record` (the
+//!   the signature; on every core, so wall-clock time shared by the cores), of which
+//!   `sign` is the signature alone (one thread), `record` (the
 //!   `disclosed` ledger entries of decided pages, one transaction a page), and
 //!   `disclose` (`Federation::disclose`: both in one call);
 //! - receiver: `parse` (the strict JSON parse), `validate` (`stix::validate`),
 //!   `verify` (the signature check alone, which parses the object again),
-//!   `intake` (`sync::intake::receive`: parse, validate, verdict, query columns), and
+//!   `verify_batch` (the same checks by `signature::verify_many`, 500 objects at a
+//!   time: what each of two cores does with half a page; one thread),
+//!   `intake` (`sync::intake::receive`: parse, validate, verdict, query columns, one
+//!   object at a time), `intake_page` (`sync::intake::receive_page`, what the pull
+//!   runs: the same for pages of 1,000 on every core, signatures batched), and
 //!   storing the batch with the partner's provenance (`store_received`: the objects
 //!   and their `received` ledger entries) against storing it as an import
 //!   (`store_import`: no ledger).
@@ -249,6 +254,28 @@ pub async fn run(objects: u64, seed: u64, repeat: usize) -> anyhow::Result<()> {
             let check = receiving.check_signature(bytes);
             if !matches!(check, SignatureCheck::Verified { .. }) {
                 anyhow::bail!("signature: {check:?}");
+            }
+        }
+    });
+    let keys = |identity: &str| receiving.key_of(identity);
+    timed!("verify_batch", repeat, n, {
+        for part in sent.chunks(BATCH / 2) {
+            let refs: Vec<&[u8]> = part.iter().map(Vec::as_slice).collect();
+            let checks = federation::signature::verify_many(&refs, &keys);
+            if let Some(check) = checks
+                .iter()
+                .find(|c| !matches!(c, SignatureCheck::Verified { .. }))
+            {
+                anyhow::bail!("signature: {check:?}");
+            }
+        }
+    });
+    timed!("intake_page", repeat, n, {
+        for page in sent.chunks(BATCH) {
+            for received in intake::receive_page(&receiving, "rabat", page)? {
+                if let Received::Rejected(r) = received {
+                    anyhow::bail!("rejected: {r:?}");
+                }
             }
         }
     });

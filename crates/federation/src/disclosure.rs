@@ -4,7 +4,8 @@
 //! what [`crate::egress::decide`] needs (each version's provenance, the ends of its
 //! relationships and sightings); disclosing also appends one ledger entry per version
 //! that goes, in one store transaction with the caller's sync cursor, before any byte
-//! is handed back to be sent.
+//! is handed back to be sent. The decisions of a batch (rules and signatures) are
+//! made on every core ([`crate::parallel`]).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -18,6 +19,7 @@ use uuid::Uuid;
 use crate::egress::{self, Decision, EgressItem};
 use crate::node::{Federation, FederationError};
 use crate::origin::Origin;
+use crate::parallel;
 
 /// The `disclosed` ledger entries of the outcomes that go: one per version, with the
 /// hash of the exact bytes and the rule that allowed it. [`Federation::record`] appends
@@ -93,13 +95,19 @@ impl Federation {
         }
         let ends = self.ends_of(partner, &items).await?;
         let lookup = |id: &str| ends.get(id).cloned();
+        // The rules and the signature are CPU work (a signature per version that
+        // goes): spread over the cores, off the async threads.
+        let decisions = parallel::blocking(|| {
+            parallel::map_chunks(&items, |_, part| {
+                part.iter()
+                    .map(|item| egress::decide(self.egress(), partner, item, &lookup))
+                    .collect::<Vec<_>>()
+            })
+        });
         Ok(records
             .into_iter()
-            .zip(items)
-            .map(|(record, item)| Outcome {
-                decision: egress::decide(self.egress(), partner, &item, &lookup),
-                record,
-            })
+            .zip(decisions.into_iter().flatten())
+            .map(|(record, decision)| Outcome { decision, record })
             .collect())
     }
 

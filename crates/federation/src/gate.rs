@@ -2,8 +2,8 @@
 //! partner's account reads over TAXII goes through the one disclosure path
 //! ([`Federation::disclose`], channel `pull`, ledger written before the answer;
 //! [`Federation::decide`] for manifests and versions, which record nothing),
-//! and what it posts is checked as every receipt is ([`Federation::verdict`],
-//! channel `push`).
+//! and what it posts is checked as every receipt is ([`Federation::verdicts`]:
+//! the envelope's signatures together, on every core; channel `push`).
 
 use store::{Channel, NewObject, ObjectRecord, StoreError};
 use taxii::partner::{GateError, GateFuture, PartnerGate, Receipt};
@@ -13,6 +13,7 @@ use crate::disclosure::Outcome;
 use crate::egress::Decision;
 use crate::node::{Federation, FederationError};
 use crate::origin::SignatureCheck;
+use crate::parallel;
 use crate::receipt::Verdict;
 
 impl PartnerGate for Federation {
@@ -60,8 +61,11 @@ impl PartnerGate for Federation {
             // Looked up once, and only when an object needs it.
             let mut quarantine: Option<Option<Uuid>> = None;
             let mut receipts = Vec::with_capacity(objects.len());
-            for object in objects {
-                let receipt = match self.verdict(partner, &object.bytes).map_err(gate_error)? {
+            let bytes: Vec<&[u8]> = objects.iter().map(|o| o.bytes.as_slice()).collect();
+            let verdicts =
+                parallel::blocking(|| self.verdicts(partner, &bytes)).map_err(gate_error)?;
+            for (object, verdict) in objects.iter().zip(verdicts) {
+                let receipt = match verdict {
                     Verdict::Accept(check) => Receipt::Accept {
                         provenance: Federation::provenance(partner, Channel::Push, check),
                     },

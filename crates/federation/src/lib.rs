@@ -20,6 +20,7 @@ pub mod identity;
 pub mod node;
 pub mod offline;
 pub mod origin;
+pub mod parallel;
 pub mod publish;
 pub mod receipt;
 pub mod signature;

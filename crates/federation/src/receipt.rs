@@ -8,6 +8,7 @@ use store::{Channel, Provenance};
 use crate::agreement::OnInvalidSignature;
 use crate::node::{Federation, FederationError};
 use crate::origin::SignatureCheck;
+use crate::parallel;
 use crate::publish::is_project_identity;
 use crate::signature;
 
@@ -55,8 +56,50 @@ impl Federation {
 
     /// Decides what to do with `bytes` received from `partner`.
     pub fn verdict(&self, partner: &str, bytes: &[u8]) -> Result<Verdict, FederationError> {
-        let inbound = &self.partner(partner)?.inbound;
         let check = self.check_signature(bytes);
+        self.judge(partner, bytes, check)
+    }
+
+    /// [`Federation::verdict`] of each of `objects`, in order, their signatures
+    /// checked together ([`signature::verify_many`]) on as many cores as the machine
+    /// has ([`crate::parallel`]). CPU work: call it off the async threads.
+    pub fn verdicts(
+        &self,
+        partner: &str,
+        objects: &[&[u8]],
+    ) -> Result<Vec<Verdict>, FederationError> {
+        self.partner(partner)?;
+        let chunks = parallel::map_chunks(objects, |_, chunk| self.verdicts_here(partner, chunk));
+        let mut verdicts = Vec::with_capacity(objects.len());
+        for chunk in chunks {
+            verdicts.extend(chunk?);
+        }
+        Ok(verdicts)
+    }
+
+    /// [`Federation::verdicts`] on the calling thread only: for callers that already
+    /// spread their work over the cores.
+    pub fn verdicts_here(
+        &self,
+        partner: &str,
+        objects: &[&[u8]],
+    ) -> Result<Vec<Verdict>, FederationError> {
+        let checks = signature::verify_many(objects, &|identity: &str| self.key_of(identity));
+        objects
+            .iter()
+            .zip(checks)
+            .map(|(bytes, check)| self.judge(partner, bytes, check))
+            .collect()
+    }
+
+    /// What `partner`'s inbound rules make of an object whose signature check is `check`.
+    fn judge(
+        &self,
+        partner: &str,
+        bytes: &[u8],
+        check: SignatureCheck,
+    ) -> Result<Verdict, FederationError> {
+        let inbound = &self.partner(partner)?.inbound;
         Ok(match &check {
             SignatureCheck::Verified { .. } => Verdict::Accept(check),
             SignatureCheck::Unsigned if inbound.accept_unsigned || travels_unsigned(bytes) => {

@@ -6,7 +6,8 @@
 //!   waiting, runs after it); never two requests to the partner at once.
 //! - Takeover: a holder that died (a lease taken and never renewed) makes others
 //!   skip until it expires by the store's clock, then the next cycle runs.
-//! - A cycle whose lease another process took stops at the next page boundary.
+//! - A cycle whose lease another process took stops at the next page boundary; a
+//!   push does not post the page it decided ahead while the page before was posted.
 //!
 //! The store runs on a `ManualClock`, so leases expire when the test says so.
 //! Each test uses its own partner name, so log lines are told apart.
@@ -20,7 +21,9 @@ use std::time::{Duration, Instant};
 
 use federation::sync::{SyncError, SyncSettings, Syncer, WhenBusy, lease_name};
 use federation::{Agreement, Federation, NodeIdentity};
-use store::{ManualClock, Micros, NewCollection, SqliteStore, Store};
+use store::{
+    Channel, Direction, LedgerQuery, ManualClock, Micros, NewCollection, SqliteStore, Store,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
@@ -465,5 +468,203 @@ async fn a_cycle_whose_lease_was_taken_stops_at_the_next_page() {
     assert_eq!(
         node.holder().await.as_deref(),
         Some("other-host:1:00000001#1")
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Push
+
+/// A TAXII server for pushes: its API root, and a complete status for every POST,
+/// the first one held back until the test opens its gate; it counts POSTs arrived.
+struct PushFake {
+    url: String,
+    posts: Arc<AtomicUsize>,
+    gate: watch::Sender<bool>,
+}
+
+impl PushFake {
+    async fn start() -> PushFake {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let posts = Arc::new(AtomicUsize::new(0));
+        let (gate, open) = watch::channel(false);
+        let counter = posts.clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let (posts, mut open) = (counter.clone(), open.clone());
+                tokio::spawn(async move {
+                    let mut data = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    let head_end = loop {
+                        if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => data.extend_from_slice(&buf[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&data[..head_end]).to_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map_or(0, |v| v.trim().parse().unwrap());
+                    // The whole body is read, so closing never resets the connection.
+                    while data.len() < head_end + length {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => data.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let (code, body) = if head.starts_with("post") {
+                        if posts.fetch_add(1, Ordering::SeqCst) == 0 {
+                            let _ = open.wait_for(|open| *open).await;
+                        }
+                        let status = format!(
+                            r#"{{"id":"{}","status":"complete","total_count":0,"success_count":0,"failure_count":0,"pending_count":0}}"#,
+                            uuid::Uuid::new_v4()
+                        );
+                        ("202 Accepted", status)
+                    } else {
+                        (
+                            "200 OK",
+                            r#"{"title":"fake","versions":["application/taxii+json;version=2.1"],"max_content_length":10000000}"#
+                                .to_owned(),
+                        )
+                    };
+                    let response = format!(
+                        "HTTP/1.1 {code}\r\nContent-Type: application/taxii+json;version=2.1\r\n\
+                         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(response.as_bytes()).await;
+                });
+            }
+        });
+        PushFake { url, posts, gate }
+    }
+
+    fn posts(&self) -> usize {
+        self.posts.load(Ordering::SeqCst)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_whose_lease_was_taken_does_not_post_the_page_decided_ahead() {
+    logs();
+    let partner = "nantes-lost";
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(Micros::parse("2026-11-20T08:00:00Z").unwrap());
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(dir.path(), Arc::new(clock.clone())).unwrap());
+    let outbox = uuid::Uuid::new_v4();
+    store
+        .create_collection(NewCollection {
+            id: outbox,
+            title: "Outbox".into(),
+            description: None,
+            alias: Some("outbox".into()),
+        })
+        .await
+        .unwrap();
+    let fake = PushFake::start().await;
+    let them = NodeIdentity::generate("Them");
+    let agreement = Agreement::from_toml(&format!(
+        r#"
+[[partners]]
+name = "{partner}"
+identity = "{}"
+public_key = "{}"
+url = "{}"
+token_env = "TOKEN"
+push = [{{ local = "outbox", remote = "c" }}]
+[partners.outbound]
+collections = ["outbox"]
+"#,
+        them.identity,
+        them.public_key(),
+        fake.url
+    ))
+    .unwrap();
+    let federation = Arc::new(
+        Federation::new(store.clone(), agreement, NodeIdentity::generate("Us"))
+            .await
+            .unwrap(),
+    );
+    // The three objects every node publishes: three pages of one.
+    federation.publish().await.unwrap();
+    let settings = SyncSettings {
+        page_size: 1,
+        lease_ttl: Duration::from_millis(1500),
+        request_timeout: Duration::from_secs(30),
+        ..SyncSettings::default()
+    };
+    let syncer = Arc::new(
+        Syncer::with_env(
+            federation.clone(),
+            settings,
+            Arc::new(|_: &str| Some("psl_x".to_owned())),
+        )
+        .with_exclusive(WhenBusy::Skip),
+    );
+    let cycle = tokio::spawn({
+        let syncer = syncer.clone();
+        async move { syncer.sync_partner(partner).await.unwrap() }
+    });
+    let disclosed = || async {
+        store
+            .ledger(&LedgerQuery {
+                direction: Some(Direction::Disclosed),
+                ..LedgerQuery::default()
+            })
+            .await
+            .unwrap()
+            .len()
+    };
+    // Page 1 is held at the partner; page 2 is decided (and in the ledger) meanwhile.
+    wait_until("the first POST", || fake.posts() == 1).await;
+    let started = Instant::now();
+    while disclosed().await < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "page 2 was not decided ahead"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Another process takes the lease (as in the pull test above).
+    let mut tries = 0;
+    loop {
+        clock.advance(2_000_000);
+        if store
+            .try_lease(&lease_name(partner), "other-host:1:00000001#1", TTL)
+            .await
+            .unwrap()
+        {
+            break;
+        }
+        tries += 1;
+        assert!(tries < 100, "the lease could not be taken");
+    }
+    wait_until("the renewal to find the lease lost", || {
+        logged(partner, "sync lease lost")
+    })
+    .await;
+    fake.gate.send_replace(true);
+    let report = cycle.await.unwrap();
+    assert_eq!(report.exchanges.len(), 1);
+    let exchange = &report.exchanges[0];
+    let error = exchange.error.as_ref().expect("stopped");
+    assert!(matches!(error, SyncError::LeaseLost { .. }), "{error}");
+    assert_eq!(exchange.counts.pages, 1, "page 1 was acknowledged");
+    assert_eq!(fake.posts(), 1, "page 2, decided ahead, was not posted");
+    assert_eq!(disclosed().await, 2, "page 3 was not decided");
+    let cursor = store
+        .sync_cursor(partner, &outbox.to_string(), Channel::Push)
+        .await
+        .unwrap();
+    assert!(
+        cursor.is_some_and(|c| !c.is_empty()),
+        "page 1's position was saved"
     );
 }

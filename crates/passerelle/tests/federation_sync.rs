@@ -1573,6 +1573,122 @@ fn a_push_that_failed_is_sent_again_without_being_disclosed_twice() {
     });
 }
 
+/// The push discloses page N+1 while page N is posted: when N fails, N+1 is in the
+/// ledger already, so both are kept and sent again as they are, and nothing is
+/// disclosed twice.
+#[test]
+fn a_push_keeps_the_page_disclosed_ahead_when_the_page_before_fails() {
+    let root = tempfile::tempdir().unwrap();
+    let paris = Node::init(root.path(), "Paris");
+    paris.collection("Outbox", "outbox");
+    let objects: Vec<Value> = (0..6).map(|i| indicator(&format!("ahead {i}"))).collect();
+    paris.import(
+        &bundle_file(root.path(), "outbox.json", &objects, None),
+        "outbox",
+    );
+    // The partner's second POST fails; the others work.
+    let posts = Arc::new(Mutex::new(0u32));
+    let fake = {
+        let posts = Arc::clone(&posts);
+        Fake::start(move |request| {
+            if request.method == "GET" && request.path == "/api/" {
+                let body =
+                    json!({"title": "fake", "versions": [TAXII], "max_content_length": 1_000_000});
+                return Reply::Taxii(200, body.to_string().into_bytes(), Vec::new());
+            }
+            let mut n = posts.lock().unwrap();
+            *n += 1;
+            if *n == 2 {
+                return Reply::Taxii(503, b"{\"title\":\"busy\"}".to_vec(), Vec::new());
+            }
+            let envelope: Value = serde_json::from_slice(&request.body).unwrap();
+            let successes: Vec<Value> = envelope["objects"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| json!({"id": o["id"], "version": o["modified"]}))
+                .collect();
+            let status = json!({
+                "id": uuid::Uuid::new_v4().to_string(), "status": "complete",
+                "total_count": successes.len(), "success_count": successes.len(),
+                "successes": successes, "failure_count": 0, "pending_count": 0,
+            });
+            Reply::Taxii(202, status.to_string().into_bytes(), Vec::new())
+        })
+    };
+    let fake_partner = NodeIdentity::generate("Fake");
+    let fake_key = fake_partner.public_key().to_string();
+    let mut partner = Partner::new("fake", &fake_partner.identity, &fake_key);
+    partner.url = Some(&fake.url);
+    partner.token_env = Some("TOKEN_FAKE");
+    partner.push = vec![("outbox", "remote-c")];
+    partner.outbound = "collections = [\"outbox\"]";
+    paris.configure(&format!(
+        "\n[sync]\ninterval_seconds = 1\nmax_backoff_seconds = 2\npage_size = 2\n{}",
+        partner.toml()
+    ));
+    let env = [("TOKEN_FAKE", "psl_x")];
+
+    // Its 6 indicators and the 3 objects it publishes: 5 pages of at most 2.
+    let sent = (objects.len() + published(&paris).len()) as u64;
+    let server = paris.serve(&env);
+    wait_for(Duration::from_secs(20), "the push to succeed", || {
+        let status = paris.status();
+        let push = status[&("fake".to_owned(), "push".to_owned())].clone();
+        (push["objects"] == sent && push["last_error"].is_null()).then_some(push)
+    });
+    let (_, logs) = server.terminate();
+    assert!(plain(&logs).contains("HTTP 503"), "{logs}");
+    let bodies: Vec<Vec<u8>> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.body)
+        .collect();
+    assert_eq!(bodies.len(), 6, "5 pages and the failed POST");
+    assert_eq!(
+        bodies[1], bodies[2],
+        "the failed page again, the same bytes"
+    );
+    let ids = |body: &[u8]| -> Vec<String> {
+        let envelope: Value = serde_json::from_slice(body).unwrap();
+        envelope["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut all: Vec<String> = [0, 2, 3, 4, 5]
+        .iter()
+        .flat_map(|&i| ids(&bodies[i]))
+        .collect();
+    assert_eq!(
+        all.len() as u64,
+        sent,
+        "every object sent once after the failure"
+    );
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len() as u64, sent, "no object sent twice");
+    runtime().block_on(async {
+        let disclosed = paris
+            .store()
+            .await
+            .ledger(&LedgerQuery {
+                direction: Some(Direction::Disclosed),
+                ..LedgerQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            disclosed.len() as u64,
+            sent,
+            "each disclosed once, the page decided ahead included"
+        );
+    });
+}
+
 #[test]
 fn sync_help_has_examples() {
     let help = ok(&["sync", "--help"]);

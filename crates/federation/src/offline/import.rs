@@ -7,13 +7,14 @@
 //! file changed in between is stopped at the first batch that differs. Memory stays
 //! at one batch, whatever the size of the file.
 //!
-//! Each object goes through [`Federation::verdict`] (its own signature, the partner's
-//! `[partners.inbound]` rules) and the STIX validator, then is stored with
+//! Each object goes through [`Federation::verdicts_here`] (its own signature, the
+//! partner's `[partners.inbound]` rules) and the STIX validator, then is stored with
 //! `Provenance::Partner { partner, channel: file, signature }` — which makes the store
 //! append its `received` ledger entry — in the partner's `inbound.collection` (default
 //! `default`), or in its quarantine collection. Versions already held are not added
-//! again, so importing a file twice changes nothing; the sequence numbers imported are
-//! kept (with the last batch, in its transaction) so the second time is reported.
+//! again, so importing a file twice changes nothing. A batch is checked on every core,
+//! its signatures together ([`crate::signature::verify_many`]). The sequence numbers
+//! imported are kept (with the last batch, in its transaction) so the second time is reported.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -29,6 +30,7 @@ use super::state::{INBOUND_STATE, InboundState};
 use super::{ExchangeError, FileError, TransferHeader, TransferObject, TransferReader, Trust};
 use crate::agreement::ConfigError;
 use crate::node::{Federation, FederationError};
+use crate::parallel;
 use crate::receipt::Verdict;
 
 /// How an import reads and stores.
@@ -82,6 +84,24 @@ pub struct ImportSummary {
     pub imported_before: bool,
     /// Earlier sequence numbers of this partner never imported, as inclusive ranges.
     pub missing_before: Vec<(u64, u64)>,
+}
+
+/// What becomes of one object of a file: where it goes, with which provenance,
+/// whether that is quarantine, and the object; or why it is rejected.
+type Receipt = Result<(Uuid, Provenance, bool, NewObject), Rejected>;
+
+/// Counts the quarantined and sets aside the rejected of `received`, and adds the
+/// rest to `pending`.
+fn sort(received: Vec<Receipt>, pending: &mut Vec<Group>, summary: &mut ImportSummary) {
+    for receipt in received {
+        match receipt {
+            Ok((collection, provenance, quarantined, new)) => {
+                summary.quarantined += u64::from(quarantined);
+                add_to(pending, collection, provenance, new);
+            }
+            Err(rejected) => summary.rejected.push(rejected),
+        }
+    }
 }
 
 /// Objects waiting to be stored together: same collection, same provenance.
@@ -153,7 +173,9 @@ impl Federation {
         let mut batch = Sha512::new();
         let mut in_batch = 0usize;
         let mut batches = 0usize;
-        let mut diagnostics = Vec::new();
+        // The current batch's objects, checked together once the batch is read.
+        let mut objects: Vec<(usize, Vec<u8>)> = Vec::with_capacity(batch_size);
+        let quarantine_id = quarantine.as_ref().map(|c| c.id);
         let changed = |index: u64| ExchangeError::Changed {
             path: path.to_owned(),
             index,
@@ -168,20 +190,7 @@ impl Federation {
                 batch.update((object.bytes.len() as u64).to_le_bytes());
                 batch.update(object.bytes);
                 in_batch += 1;
-                let quarantine_id = quarantine.as_ref().map(|c| c.id);
-                match self.receive(
-                    partner,
-                    &object,
-                    summary.collection.id,
-                    quarantine_id,
-                    &mut diagnostics,
-                )? {
-                    Ok((collection, provenance, quarantined, new)) => {
-                        summary.quarantined += u64::from(quarantined);
-                        add_to(&mut pending, collection, provenance, new);
-                    }
-                    Err(rejected) => summary.rejected.push(rejected),
-                }
+                objects.push((object.index, object.bytes.to_vec()));
             }
             if in_batch == batch_size {
                 let first = (batches * batch_size) as u64;
@@ -190,6 +199,10 @@ impl Federation {
                 }
                 batches += 1;
                 in_batch = 0;
+                let received =
+                    self.receive_batch(partner, &objects, summary.collection.id, quarantine_id)?;
+                objects.clear();
+                sort(received, &mut pending, &mut summary);
                 self.store_groups(&mut pending, None, &mut summary).await?;
             }
         }
@@ -202,6 +215,9 @@ impl Federation {
         if batches != digests.len() {
             return Err(changed((batches * batch_size) as u64));
         }
+        let received =
+            self.receive_batch(partner, &objects, summary.collection.id, quarantine_id)?;
+        sort(received, &mut pending, &mut summary);
         state.insert(summary.header.sequence);
         self.store_groups(&mut pending, Some(state.cursor(partner)), &mut summary)
             .await?;
@@ -309,23 +325,74 @@ impl Federation {
             )
     }
 
-    /// What becomes of one object: where it goes with which provenance (and whether
-    /// that is quarantine), or why it is rejected.
-    #[allow(clippy::type_complexity)]
+    /// What becomes of each object of a batch (`(index, bytes)`, in file order): the
+    /// batch is split over the cores ([`crate::parallel`]), each part's signatures
+    /// checked together ([`Federation::verdicts_here`]), then each object as
+    /// [`Federation::receive`] says. CPU work, done where the import runs.
+    fn receive_batch(
+        &self,
+        partner: &str,
+        objects: &[(usize, Vec<u8>)],
+        collection: Uuid,
+        quarantine: Option<Uuid>,
+    ) -> Result<Vec<Receipt>, ExchangeError> {
+        let parts = parallel::blocking(|| {
+            parallel::map_chunks(objects, |_, part| {
+                let bytes: Vec<&[u8]> = part.iter().map(|(_, b)| b.as_slice()).collect();
+                let verdicts = self.verdicts_here(partner, &bytes)?;
+                let mut diagnostics = Vec::new();
+                part.iter()
+                    .zip(verdicts)
+                    .map(|((index, bytes), verdict)| {
+                        // The reader parsed these bytes already: this cannot fail.
+                        let Ok(value) = stix::json::parse(bytes) else {
+                            return Ok(Err(Rejected {
+                                index: *index,
+                                id: None,
+                                reason: "not JSON".to_owned(),
+                            }));
+                        };
+                        let object = TransferObject {
+                            index: *index,
+                            bytes,
+                            value,
+                        };
+                        self.receive(
+                            partner,
+                            &object,
+                            verdict,
+                            collection,
+                            quarantine,
+                            &mut diagnostics,
+                        )
+                    })
+                    .collect::<Result<Vec<_>, ExchangeError>>()
+            })
+        });
+        let mut received = Vec::with_capacity(objects.len());
+        for part in parts {
+            received.extend(part?);
+        }
+        Ok(received)
+    }
+
+    /// What becomes of one object whose verdict is `verdict`: where it goes with which
+    /// provenance (and whether that is quarantine), or why it is rejected.
     fn receive(
         &self,
         partner: &str,
         object: &TransferObject<'_>,
+        verdict: Verdict,
         collection: Uuid,
         quarantine: Option<Uuid>,
         diagnostics: &mut Vec<Diagnostic>,
-    ) -> Result<Result<(Uuid, Provenance, bool, NewObject), Rejected>, ExchangeError> {
+    ) -> Result<Receipt, ExchangeError> {
         let reject = |reason: String| Rejected {
             index: object.index,
             id: id_of(object).map(str::to_owned),
             reason,
         };
-        let (check, target, quarantined) = match self.verdict(partner, object.bytes)? {
+        let (check, target, quarantined) = match verdict {
             Verdict::Accept(check) => (check, collection, false),
             Verdict::Quarantine(check) => match quarantine {
                 Some(id) => (check, id, true),

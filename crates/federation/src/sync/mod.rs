@@ -339,8 +339,9 @@ pub struct Syncer {
     /// This process's id in the leases, and its cycles' numbers.
     holders: lease::Holders,
     /// Push pages disclosed (and in the ledger) but not yet acknowledged, by partner
-    /// and local collection: sent again as they are rather than disclosed twice.
-    pending: Mutex<HashMap<(String, Uuid), push::PendingPage>>,
+    /// and local collection, in order (the page being sent and the one disclosed
+    /// ahead of it): sent again as they are rather than disclosed twice.
+    pending: Mutex<HashMap<(String, Uuid), Vec<push::PendingPage>>>,
 }
 
 impl fmt::Debug for Syncer {

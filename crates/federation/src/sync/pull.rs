@@ -1,6 +1,7 @@
 //! Pulling one partner collection into a local one: pages of Get Objects
 //! (`match[version]=all`, so every version travels, revocations included) from
-//! the saved position; each object through [`intake::receive`]; each page stored
+//! the saved position; each page through [`intake::receive_page`] (on every core,
+//! signatures checked together); each page stored
 //! with its position in the same transaction.
 //!
 //! The next page is fetched while the current one is checked and stored
@@ -191,7 +192,7 @@ impl Drop for Prefetch {
 }
 
 /// Checks every object of a page (validation and signatures are CPU work: off the
-/// async threads) and groups the kept ones in page order.
+/// async threads, on every core) and groups the kept ones in page order.
 async fn check_page(
     federation: &Arc<Federation>,
     partner: &str,
@@ -202,20 +203,18 @@ async fn check_page(
     tokio::task::spawn_blocking(move || {
         let mut groups: Vec<Group> = Vec::new();
         let mut rejections = Vec::new();
-        let mut diagnostics = Vec::new();
-        for (index, bytes) in objects.into_iter().enumerate() {
-            let (object, verdict) =
-                match intake::receive(&federation, &name, bytes, index, &mut diagnostics)? {
-                    Received::Keep { object, verdict } => (object, verdict),
-                    Received::Rejected(rejection) => {
-                        rejections.push(rejection);
-                        continue;
-                    }
-                };
+        for received in intake::receive_page(&federation, &name, &objects)? {
+            let (object, verdict) = match received {
+                Received::Keep { object, verdict } => (object, verdict),
+                Received::Rejected(rejection) => {
+                    rejections.push(rejection);
+                    continue;
+                }
+            };
             let (target, check) = match verdict {
                 Verdict::Accept(check) => (Target::Into, check),
                 Verdict::Quarantine(check) => (Target::Quarantine, check),
-                // `receive` turns rejections into `Received::Rejected`.
+                // `receive_page` turns rejections into `Received::Rejected`.
                 Verdict::Reject { .. } => continue,
             };
             let provenance = Federation::provenance(&name, Channel::Pull, check);

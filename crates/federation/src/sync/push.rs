@@ -5,11 +5,18 @@
 //! each status followed until complete; objects the status lists as failed are
 //! posted again; the position moves only once the whole page is acknowledged.
 //!
-//! A page disclosed but not acknowledged (the partner went down mid-push) is kept
-//! in memory and sent again as it is on the next attempt, so a partner that is
-//! down for a day does not get the same page written to the ledger every cycle.
-//! When the cycle's lease is lost the push stops before deciding the next page;
-//! whoever takes over starts after the last acknowledged one.
+//! Like the pull's prefetch, the push works one page ahead: page N+1 is decided and
+//! recorded in the ledger while page N is posted and the partner checks and stores
+//! it; N+1 is posted only once N is acknowledged and its position saved.
+//!
+//! Pages disclosed but not acknowledged (the partner went down mid-push: the page
+//! being sent and the one disclosed ahead of it) are kept in memory and sent again
+//! as they are on the next attempt, so a partner that is down for a day does not get
+//! the same page written to the ledger every cycle. When the cycle's lease is lost
+//! the push stops before deciding the next page, and before posting one decided
+//! ahead (the lease is checked before each disclosure and each page posted; a page
+//! decided ahead is then kept as above); whoever takes over starts after the last
+//! acknowledged one.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -17,6 +24,7 @@ use std::time::{Duration, Instant};
 use store::{Channel, Collection, Micros, ObjectQuery, VersionMatch};
 use taxii::client::TaxiiClient;
 use taxii::resources::{Status, StatusKind, write_envelope};
+use uuid::Uuid;
 
 use super::lease::PartnerLease;
 use super::{Counts, SyncError, Syncer};
@@ -89,40 +97,58 @@ pub(super) async fn push(
         .map_err(|e| SyncError::taxii(name, e))?
         .max_content_length;
     let pending_key = (name.to_owned(), local.id);
+    // Pages disclosed but not acknowledged in an earlier attempt, in order.
+    let mut kept: Vec<PendingPage> = syncer
+        .pending
+        .lock()
+        .ok()
+        .and_then(|mut pending| pending.remove(&pending_key))
+        .unwrap_or_default();
+    // Between two pages: nothing of the next one is in the ledger yet.
+    lease.map_or(Ok(()), PartnerLease::check)?;
+    let mut page = match take_or_disclose(syncer, name, local, after, &mut kept).await? {
+        Some(page) => page,
+        None => return Ok(()),
+    };
     loop {
-        // Between two pages: nothing of the next one is in the ledger yet.
-        lease.map_or(Ok(()), PartnerLease::check)?;
-        let kept = syncer
-            .pending
-            .lock()
-            .ok()
-            .and_then(|mut pending| pending.remove(&pending_key))
-            .filter(|page| page.after == after);
-        let page = match kept {
-            Some(page) => page,
-            None => match next_page(syncer, name, local, after).await? {
-                Some(page) => page,
-                None => return Ok(()),
-            },
-        };
+        // A page decided ahead is posted only while the lease holds; else it is kept
+        // (it is in the ledger already) like a page the partner did not acknowledge.
+        if let Err(error) = lease.map_or(Ok(()), PartnerLease::check) {
+            let mut unacknowledged = vec![page];
+            unacknowledged.append(&mut kept);
+            keep(syncer, &pending_key, unacknowledged);
+            return Err(error);
+        }
         for (rule, n) in &page.withheld {
             *counts.withheld.entry(*rule).or_default() += n;
         }
         let moved_before = counts.moved();
-        if let Err(error) = send(
-            syncer,
-            name,
-            entry,
-            client,
-            &page.objects,
-            max_content_length,
-            counts,
-        )
-        .await
-        {
-            if let Ok(mut pending) = syncer.pending.lock() {
-                pending.insert(pending_key.clone(), page);
+        // The next page is disclosed while this one is posted and the partner checks
+        // and stores it; it is sent only once this one is acknowledged.
+        let ahead = async {
+            if !page.more {
+                return Ok(None);
             }
+            lease.map_or(Ok(()), PartnerLease::check)?;
+            take_or_disclose(syncer, name, local, Some(page.last), &mut kept).await
+        };
+        let (sent, next) = tokio::join!(
+            send(
+                syncer,
+                name,
+                entry,
+                client,
+                &page.objects,
+                max_content_length,
+                counts,
+            ),
+            ahead
+        );
+        if let Err(error) = sent {
+            let mut unacknowledged = vec![page];
+            unacknowledged.extend(next.ok().flatten());
+            unacknowledged.append(&mut kept);
+            keep(syncer, &pending_key, unacknowledged);
             return Err(error);
         }
         counts.pages += 1;
@@ -138,10 +164,34 @@ pub(super) async fn push(
         syncer
             .progress(name, &key, Channel::Push, counts.moved() - moved_before)
             .await;
-        if !page.more {
-            return Ok(());
-        }
+        page = match next? {
+            Some(next) => next,
+            None => return Ok(()),
+        };
+        debug_assert_eq!(page.after, after);
     }
+}
+
+/// Keeps `pages` (disclosed, not acknowledged, in order) for the next attempt.
+fn keep(syncer: &Syncer, key: &(String, Uuid), pages: Vec<PendingPage>) {
+    if let Ok(mut pending) = syncer.pending.lock() {
+        pending.insert(key.clone(), pages);
+    }
+}
+
+/// The page after `after`: the one kept from an earlier attempt if it starts there,
+/// else read, decided and recorded in the ledger ([`next_page`]). `None` at the end.
+async fn take_or_disclose(
+    syncer: &Syncer,
+    partner: &str,
+    local: &Collection,
+    after: Option<Micros>,
+    kept: &mut Vec<PendingPage>,
+) -> Result<Option<PendingPage>, SyncError> {
+    if let Some(i) = kept.iter().position(|page| page.after == after) {
+        return Ok(Some(kept.remove(i)));
+    }
+    next_page(syncer, partner, local, after).await
 }
 
 /// Reads the next page after `after`, decides it and records what goes in the ledger.
