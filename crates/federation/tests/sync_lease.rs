@@ -159,6 +159,51 @@ impl Fake {
 // ---------------------------------------------------------------------------
 // The node
 
+/// A SQLite store in a new temporary folder on a manual clock, holding one collection.
+async fn store_with_collection(
+    title: &str,
+    alias: &str,
+) -> (tempfile::TempDir, ManualClock, Arc<dyn Store>, uuid::Uuid) {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(Micros::parse("2026-11-20T08:00:00Z").unwrap());
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(dir.path(), Arc::new(clock.clone())).unwrap());
+    let id = uuid::Uuid::new_v4();
+    store
+        .create_collection(NewCollection {
+            id,
+            title: title.into(),
+            description: None,
+            alias: Some(alias.into()),
+        })
+        .await
+        .unwrap();
+    (dir, clock, store, id)
+}
+
+/// Our federation on `store`, with one partner at `url` (token in `TOKEN`) whose
+/// entry ends with `lines` (its pull or push, its agreement).
+async fn federation_with(
+    store: &Arc<dyn Store>,
+    partner: &str,
+    url: &str,
+    lines: &str,
+) -> Arc<Federation> {
+    let them = NodeIdentity::generate("Them");
+    let agreement = Agreement::from_toml(&format!(
+        "[[partners]]\nname = \"{partner}\"\nidentity = \"{}\"\npublic_key = \"{}\"\n\
+         url = \"{url}\"\ntoken_env = \"TOKEN\"\n{lines}\n",
+        them.identity,
+        them.public_key(),
+    ))
+    .unwrap();
+    Arc::new(
+        Federation::new(store.clone(), agreement, NodeIdentity::generate("Us"))
+            .await
+            .unwrap(),
+    )
+}
+
 /// One database (several syncers on it are several processes), its clock, and a
 /// partner served by a [`Fake`].
 struct Node {
@@ -173,41 +218,15 @@ struct Node {
 impl Node {
     async fn start(partner: &str) -> Node {
         logs();
-        let dir = tempfile::tempdir().unwrap();
-        let clock = ManualClock::new(Micros::parse("2026-11-20T08:00:00Z").unwrap());
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::open(dir.path(), Arc::new(clock.clone())).unwrap());
-        store
-            .create_collection(NewCollection {
-                id: uuid::Uuid::new_v4(),
-                title: "From the partner".into(),
-                description: None,
-                alias: Some("inbox".into()),
-            })
-            .await
-            .unwrap();
+        let (dir, clock, store, _) = store_with_collection("From the partner", "inbox").await;
         let fake = Fake::start().await;
-        let them = NodeIdentity::generate("Them");
-        let agreement = Agreement::from_toml(&format!(
-            r#"
-[[partners]]
-name = "{partner}"
-identity = "{}"
-public_key = "{}"
-url = "{}"
-token_env = "TOKEN"
-pull = [{{ remote = "c", into = "inbox" }}]
-"#,
-            them.identity,
-            them.public_key(),
-            fake.url
-        ))
-        .unwrap();
-        let federation = Arc::new(
-            Federation::new(store.clone(), agreement, NodeIdentity::generate("Us"))
-                .await
-                .unwrap(),
-        );
+        let federation = federation_with(
+            &store,
+            partner,
+            &fake.url,
+            r#"pull = [{ remote = "c", into = "inbox" }]"#,
+        )
+        .await;
         Node {
             store,
             clock,
@@ -554,44 +573,15 @@ impl PushFake {
 async fn a_push_whose_lease_was_taken_does_not_post_the_page_decided_ahead() {
     logs();
     let partner = "nantes-lost";
-    let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(Micros::parse("2026-11-20T08:00:00Z").unwrap());
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(dir.path(), Arc::new(clock.clone())).unwrap());
-    let outbox = uuid::Uuid::new_v4();
-    store
-        .create_collection(NewCollection {
-            id: outbox,
-            title: "Outbox".into(),
-            description: None,
-            alias: Some("outbox".into()),
-        })
-        .await
-        .unwrap();
+    let (_dir, clock, store, outbox) = store_with_collection("Outbox", "outbox").await;
     let fake = PushFake::start().await;
-    let them = NodeIdentity::generate("Them");
-    let agreement = Agreement::from_toml(&format!(
-        r#"
-[[partners]]
-name = "{partner}"
-identity = "{}"
-public_key = "{}"
-url = "{}"
-token_env = "TOKEN"
-push = [{{ local = "outbox", remote = "c" }}]
-[partners.outbound]
-collections = ["outbox"]
-"#,
-        them.identity,
-        them.public_key(),
-        fake.url
-    ))
-    .unwrap();
-    let federation = Arc::new(
-        Federation::new(store.clone(), agreement, NodeIdentity::generate("Us"))
-            .await
-            .unwrap(),
-    );
+    let federation = federation_with(
+        &store,
+        partner,
+        &fake.url,
+        "push = [{ local = \"outbox\", remote = \"c\" }]\n[partners.outbound]\ncollections = [\"outbox\"]",
+    )
+    .await;
     // The three objects every node publishes: three pages of one.
     federation.publish().await.unwrap();
     let settings = SyncSettings {

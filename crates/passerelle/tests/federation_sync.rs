@@ -1473,6 +1473,53 @@ fn a_node_killed_while_pulling_100000_objects_resumes_with_exactly_the_same_obje
     );
 }
 
+/// A fake TAXII partner that accepts every POSTed envelope with a complete status,
+/// except POST number `failing` (counted from 1), answered 503 as a busy server would.
+fn partner_failing_post(failing: u32) -> Fake {
+    let posts = Arc::new(Mutex::new(0u32));
+    Fake::start(move |request| {
+        if request.method == "GET" && request.path == "/api/" {
+            let body =
+                json!({"title": "fake", "versions": [TAXII], "max_content_length": 1_000_000});
+            return Reply::Taxii(200, body.to_string().into_bytes(), Vec::new());
+        }
+        let mut n = posts.lock().unwrap();
+        *n += 1;
+        if *n == failing {
+            return Reply::Taxii(503, b"{\"title\":\"busy\"}".to_vec(), Vec::new());
+        }
+        let envelope: Value = serde_json::from_slice(&request.body).unwrap();
+        let successes: Vec<Value> = envelope["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| json!({"id": o["id"], "version": o["modified"]}))
+            .collect();
+        let status = json!({
+            "id": uuid::Uuid::new_v4().to_string(), "status": "complete",
+            "total_count": successes.len(), "success_count": successes.len(),
+            "successes": successes, "failure_count": 0, "pending_count": 0,
+        });
+        Reply::Taxii(202, status.to_string().into_bytes(), Vec::new())
+    })
+}
+
+/// Configures `node` to push its `outbox` to `fake` (token in `TOKEN_FAKE`), syncing
+/// every second with `sync` added to its `[sync]` section.
+fn push_to(node: &Node, fake: &Fake, sync: &str) {
+    let fake_partner = NodeIdentity::generate("Fake");
+    let fake_key = fake_partner.public_key().to_string();
+    let mut partner = Partner::new("fake", &fake_partner.identity, &fake_key);
+    partner.url = Some(&fake.url);
+    partner.token_env = Some("TOKEN_FAKE");
+    partner.push = vec![("outbox", "remote-c")];
+    partner.outbound = "collections = [\"outbox\"]";
+    node.configure(&format!(
+        "\n[sync]\ninterval_seconds = 1\nmax_backoff_seconds = 2\n{sync}{}",
+        partner.toml()
+    ));
+}
+
 #[test]
 fn a_push_that_failed_is_sent_again_without_being_disclosed_twice() {
     let root = tempfile::tempdir().unwrap();
@@ -1484,46 +1531,8 @@ fn a_push_that_failed_is_sent_again_without_being_disclosed_twice() {
         "outbox",
     );
     // The partner's first POST fails as an overloaded server's would; later ones work.
-    let posts = Arc::new(Mutex::new(0u32));
-    let fake = {
-        let posts = Arc::clone(&posts);
-        Fake::start(move |request| {
-            if request.method == "GET" && request.path == "/api/" {
-                let body =
-                    json!({"title": "fake", "versions": [TAXII], "max_content_length": 1_000_000});
-                return Reply::Taxii(200, body.to_string().into_bytes(), Vec::new());
-            }
-            let mut n = posts.lock().unwrap();
-            *n += 1;
-            if *n == 1 {
-                return Reply::Taxii(503, b"{\"title\":\"busy\"}".to_vec(), Vec::new());
-            }
-            let envelope: Value = serde_json::from_slice(&request.body).unwrap();
-            let successes: Vec<Value> = envelope["objects"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|o| json!({"id": o["id"], "version": o["modified"]}))
-                .collect();
-            let status = json!({
-                "id": uuid::Uuid::new_v4().to_string(), "status": "complete",
-                "total_count": successes.len(), "success_count": successes.len(),
-                "successes": successes, "failure_count": 0, "pending_count": 0,
-            });
-            Reply::Taxii(202, status.to_string().into_bytes(), Vec::new())
-        })
-    };
-    let fake_partner = NodeIdentity::generate("Fake");
-    let fake_key = fake_partner.public_key().to_string();
-    let mut partner = Partner::new("fake", &fake_partner.identity, &fake_key);
-    partner.url = Some(&fake.url);
-    partner.token_env = Some("TOKEN_FAKE");
-    partner.push = vec![("outbox", "remote-c")];
-    partner.outbound = "collections = [\"outbox\"]";
-    paris.configure(&format!(
-        "\n[sync]\ninterval_seconds = 1\nmax_backoff_seconds = 2\n{}",
-        partner.toml()
-    ));
+    let fake = partner_failing_post(1);
+    push_to(&paris, &fake, "");
     let env = [("TOKEN_FAKE", "psl_x")];
 
     // With the workers turned off, serve does not sync.
@@ -1587,46 +1596,8 @@ fn a_push_keeps_the_page_disclosed_ahead_when_the_page_before_fails() {
         "outbox",
     );
     // The partner's second POST fails; the others work.
-    let posts = Arc::new(Mutex::new(0u32));
-    let fake = {
-        let posts = Arc::clone(&posts);
-        Fake::start(move |request| {
-            if request.method == "GET" && request.path == "/api/" {
-                let body =
-                    json!({"title": "fake", "versions": [TAXII], "max_content_length": 1_000_000});
-                return Reply::Taxii(200, body.to_string().into_bytes(), Vec::new());
-            }
-            let mut n = posts.lock().unwrap();
-            *n += 1;
-            if *n == 2 {
-                return Reply::Taxii(503, b"{\"title\":\"busy\"}".to_vec(), Vec::new());
-            }
-            let envelope: Value = serde_json::from_slice(&request.body).unwrap();
-            let successes: Vec<Value> = envelope["objects"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|o| json!({"id": o["id"], "version": o["modified"]}))
-                .collect();
-            let status = json!({
-                "id": uuid::Uuid::new_v4().to_string(), "status": "complete",
-                "total_count": successes.len(), "success_count": successes.len(),
-                "successes": successes, "failure_count": 0, "pending_count": 0,
-            });
-            Reply::Taxii(202, status.to_string().into_bytes(), Vec::new())
-        })
-    };
-    let fake_partner = NodeIdentity::generate("Fake");
-    let fake_key = fake_partner.public_key().to_string();
-    let mut partner = Partner::new("fake", &fake_partner.identity, &fake_key);
-    partner.url = Some(&fake.url);
-    partner.token_env = Some("TOKEN_FAKE");
-    partner.push = vec![("outbox", "remote-c")];
-    partner.outbound = "collections = [\"outbox\"]";
-    paris.configure(&format!(
-        "\n[sync]\ninterval_seconds = 1\nmax_backoff_seconds = 2\npage_size = 2\n{}",
-        partner.toml()
-    ));
+    let fake = partner_failing_post(2);
+    push_to(&paris, &fake, "page_size = 2\n");
     let env = [("TOKEN_FAKE", "psl_x")];
 
     // Its 6 indicators and the 3 objects it publishes: 5 pages of at most 2.
