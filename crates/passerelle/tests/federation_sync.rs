@@ -1473,6 +1473,15 @@ fn a_node_killed_while_pulling_100000_objects_resumes_with_exactly_the_same_obje
     );
 }
 
+/// Paris, with `n` indicators named `label 0`, `label 1`… imported into `outbox`.
+fn paris_with_outbox(root: &Path, n: usize, label: &str) -> (Node, Vec<Value>) {
+    let paris = Node::init(root, "Paris");
+    paris.collection("Outbox", "outbox");
+    let objects: Vec<Value> = (0..n).map(|i| indicator(&format!("{label} {i}"))).collect();
+    paris.import(&bundle_file(root, "outbox.json", &objects, None), "outbox");
+    (paris, objects)
+}
+
 /// A fake TAXII partner that accepts every POSTed envelope with a complete status,
 /// except POST number `failing` (counted from 1), answered 503 as a busy server would.
 fn partner_failing_post(failing: u32) -> Fake {
@@ -1523,13 +1532,7 @@ fn push_to(node: &Node, fake: &Fake, sync: &str) {
 #[test]
 fn a_push_that_failed_is_sent_again_without_being_disclosed_twice() {
     let root = tempfile::tempdir().unwrap();
-    let paris = Node::init(root.path(), "Paris");
-    paris.collection("Outbox", "outbox");
-    let objects: Vec<Value> = (0..3).map(|i| indicator(&format!("retry {i}"))).collect();
-    paris.import(
-        &bundle_file(root.path(), "outbox.json", &objects, None),
-        "outbox",
-    );
+    let (paris, objects) = paris_with_outbox(root.path(), 3, "retry");
     // The partner's first POST fails as an overloaded server's would; later ones work.
     let fake = partner_failing_post(1);
     push_to(&paris, &fake, "");
@@ -1588,13 +1591,7 @@ fn a_push_that_failed_is_sent_again_without_being_disclosed_twice() {
 #[test]
 fn a_push_keeps_the_page_disclosed_ahead_when_the_page_before_fails() {
     let root = tempfile::tempdir().unwrap();
-    let paris = Node::init(root.path(), "Paris");
-    paris.collection("Outbox", "outbox");
-    let objects: Vec<Value> = (0..6).map(|i| indicator(&format!("ahead {i}"))).collect();
-    paris.import(
-        &bundle_file(root.path(), "outbox.json", &objects, None),
-        "outbox",
-    );
+    let (paris, objects) = paris_with_outbox(root.path(), 6, "ahead");
     // The partner's second POST fails; the others work.
     let fake = partner_failing_post(2);
     push_to(&paris, &fake, "page_size = 2\n");
