@@ -84,7 +84,7 @@ pub use ledger::{
 pub use object::{AddOutcome, ManifestRecord, NewObject, ObjectRecord, Provenance, Version};
 pub use partner::{Channel, SignatureCheck, SyncCursor, SyncState};
 pub use postgres::PostgresStore;
-pub use query::{Cursor, DeleteFilter, ObjectQuery, Page, VersionMatch};
+pub use query::{Cursor, DeleteFilter, JoinedPage, ObjectQuery, Page, VersionMatch};
 pub use sqlite::SqliteStore;
 pub use status::{Status, StatusDetail};
 pub use time::{Clock, ManualClock, Micros, SystemClock};
@@ -157,6 +157,21 @@ pub trait Store: Send + Sync {
         collection: Uuid,
         query: &'a ObjectQuery,
     ) -> StoreFuture<'a, Page<ObjectRecord>>;
+
+    /// The page [`Store::objects`] gives, as the objects' bytes joined by commas
+    /// ([`JoinedPage`]): the hot path of TAXII Get Objects, which only splices them into
+    /// an envelope. A backend may write it straight from its rows; by default it joins
+    /// the records.
+    fn objects_joined<'a>(
+        &'a self,
+        collection: Uuid,
+        query: &'a ObjectQuery,
+    ) -> StoreFuture<'a, JoinedPage> {
+        Box::pin(async move {
+            let page = self.objects(collection, query).await?;
+            Ok(JoinedPage::from_page(page))
+        })
+    }
 
     /// A page of manifest records (TAXII Get Object Manifests): the same selection as
     /// [`Store::objects`] without the bytes.

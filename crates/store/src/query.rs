@@ -192,6 +192,53 @@ impl<T> Page<T> {
     }
 }
 
+/// A page of objects as the inside of an envelope's `objects` array: their stored
+/// bytes in `date_added` order, separated by commas. What TAXII Get Objects serves an
+/// account that sees a collection whole; a backend can write it as it reads rows,
+/// without a record per object ([`Store::objects_joined`](crate::Store::objects_joined)).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct JoinedPage {
+    /// The objects' bytes joined by `,`.
+    pub objects: Vec<u8>,
+    /// How many objects `objects` holds.
+    pub count: usize,
+    /// Whether more records match after this page.
+    pub more: bool,
+    /// Where the next page starts; `Some` exactly when `more`.
+    pub next: Option<Cursor>,
+    /// The `date_added` of the first object.
+    pub first_added: Option<Micros>,
+    /// The `date_added` of the last object.
+    pub last_added: Option<Micros>,
+}
+
+impl JoinedPage {
+    /// The joined form of a page of records.
+    pub fn from_page(page: Page<crate::ObjectRecord>) -> JoinedPage {
+        let mut joined = JoinedPage {
+            objects: Vec::with_capacity(page.records.iter().map(|r| r.bytes.len() + 1).sum()),
+            count: 0,
+            more: page.more,
+            next: page.next,
+            first_added: page.first_added,
+            last_added: page.last_added,
+        };
+        for record in &page.records {
+            joined.push(&record.bytes);
+        }
+        joined
+    }
+
+    /// Appends one object's bytes.
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.count > 0 {
+            self.objects.push(b',');
+        }
+        self.objects.extend_from_slice(bytes);
+        self.count += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

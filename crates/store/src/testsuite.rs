@@ -28,6 +28,7 @@ use crate::{Clock, ManualClock};
 pub const ALL: &[&str] = &[
     "collections",
     "add_and_read_back",
+    "objects_joined_matches_objects",
     "idempotent_readd",
     "versions_first_last_all_specific",
     "added_after_is_exact",
@@ -1385,6 +1386,77 @@ pub async fn counts(store: &dyn Store, _clock: &ManualClock) {
     let of = |c: Uuid| counts.iter().find(|n| n.collection == c).unwrap();
     assert_eq!((of(c1).versions, of(c1).objects), (3, 2));
     assert_eq!((of(c2).versions, of(c2).objects), (0, 0));
+}
+
+/// [`Store::objects_joined`] is [`Store::objects`] joined: the same bytes in the same
+/// order, the same `more`, `next` and date-added bounds, for every kind of query,
+/// page after page.
+pub async fn objects_joined_matches_objects(store: &dyn Store, _clock: &ManualClock) {
+    use crate::JoinedPage;
+    let c = new_collection(store, 1).await;
+    let mut objects: Vec<NewObject> = (0..7).map(|n| indicator(n, &modified(0))).collect();
+    objects.extend((0..3).map(|n| indicator(n, &modified(1))));
+    store.add_objects(c, &account(), objects).await.unwrap();
+    let queries = [
+        ObjectQuery::default(),
+        ObjectQuery {
+            versions: vec![VersionMatch::All],
+            ..ObjectQuery::default()
+        },
+        ObjectQuery {
+            versions: vec![VersionMatch::First],
+            ..ObjectQuery::default()
+        },
+        ObjectQuery {
+            ids: vec![object_id(1), object_id(5)],
+            versions: vec![VersionMatch::All],
+            ..ObjectQuery::default()
+        },
+        ObjectQuery {
+            types: vec!["ipv4-addr".into()],
+            ..ObjectQuery::default()
+        },
+    ];
+    for base in queries {
+        for limit in [1, 3, 1000] {
+            let mut query = ObjectQuery {
+                limit,
+                ..base.clone()
+            };
+            let mut pages = 0;
+            loop {
+                let page = store.objects(c, &query).await.unwrap();
+                let joined = store.objects_joined(c, &query).await.unwrap();
+                assert_eq!(joined, JoinedPage::from_page(page.clone()), "{query:?}");
+                let expected: Vec<&[u8]> = page.records.iter().map(|r| &r.bytes[..]).collect();
+                assert_eq!(joined.objects, expected.join(&b","[..]), "{query:?}");
+                assert_eq!(joined.count, page.records.len());
+                pages += 1;
+                match joined.next {
+                    Some(next) => query.next = Some(next),
+                    None => break,
+                }
+            }
+            assert!(pages >= 1);
+        }
+    }
+    let missing = Uuid::from_u128(0xdead);
+    assert!(matches!(
+        store.objects_joined(missing, &ObjectQuery::default()).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store
+            .objects_joined(
+                c,
+                &ObjectQuery {
+                    limit: 0,
+                    ..ObjectQuery::default()
+                }
+            )
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
 }
 
 /// Concurrent batches all land, and `date_added` stays unique and increasing.

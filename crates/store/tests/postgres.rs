@@ -77,6 +77,7 @@ macro_rules! suite {
 suite!(
     collections,
     add_and_read_back,
+    objects_joined_matches_objects,
     idempotent_readd,
     versions_first_last_all_specific,
     added_after_is_exact,

@@ -21,7 +21,7 @@ use bytes::Bytes;
 use stix::bundle::{ObjectReader, ParsedObject, ReadError, ReaderLimits, Shape};
 use stix::json::{self, Value};
 use stix::{Diagnostic, Severity};
-use store::{AddOutcome, DeleteFilter, NewObject, ObjectRecord, Page, Provenance, StatusDetail};
+use store::{AddOutcome, DeleteFilter, JoinedPage, NewObject, Provenance, StatusDetail};
 
 use crate::auth::{self, Need};
 use crate::error::TaxiiError;
@@ -29,7 +29,7 @@ use crate::filters::{self, Endpoint};
 use crate::media::{self, Accepts};
 use crate::pages;
 use crate::partner::{self, Reach, Refusal, Use};
-use crate::resources::write_envelope;
+use crate::resources::write_joined_envelope;
 use crate::state::AppState;
 use crate::status;
 
@@ -66,7 +66,7 @@ pub async fn get(
     let page = objects_page(&state, &who, collection.id, query, Reach::Object).await?;
     // §5.7: once deleted, fetching an object (or the version asked for) is a 404; for a
     // partner, so is an object none of whose versions asked for may go, as if unknown.
-    if page.records.is_empty() {
+    if page.count == 0 {
         return Err(TaxiiError::NotFound(format!(
             "no object {} matching the request in this collection",
             filters::quoted(&object_id)
@@ -76,32 +76,29 @@ pub async fn get(
 }
 
 /// The page of objects `query` selects, as `who` may be served it: as stored for
-/// a local account, through the partner gate (ledger written) for a partner's.
+/// a local account (joined by the store as it reads them), through the partner gate
+/// (ledger written) for a partner's.
 async fn objects_page(
     state: &AppState,
     who: &auth::Principal,
     collection: uuid::Uuid,
     query: store::ObjectQuery,
     reach: Reach,
-) -> Result<Page<ObjectRecord>, TaxiiError> {
+) -> Result<JoinedPage, TaxiiError> {
     Ok(match partner::view(state, who)? {
-        None => state.store.objects(collection, &query).await?,
-        Some(view) => {
+        None => state.store.objects_joined(collection, &query).await?,
+        Some(view) => JoinedPage::from_page(
             view.page(state.store.as_ref(), collection, query, Use::Serve, reach)
-                .await?
-        }
+                .await?,
+        ),
     })
 }
 
 /// A page of objects as an envelope: stored bytes spliced in, `more`, `next`
 /// and the `X-TAXII-Date-Added-*` headers.
-fn envelope_response(page: &Page<ObjectRecord>) -> Response {
+fn envelope_response(page: &JoinedPage) -> Response {
     let next = page.next.as_ref().map(|c| c.encode());
-    let body = write_envelope(
-        page.more,
-        next.as_deref(),
-        page.records.iter().map(|r| r.bytes.as_slice()),
-    );
+    let body = write_joined_envelope(page.more, next.as_deref(), &page.objects);
     pages::page_response(body, page.first_added, page.last_added)
 }
 

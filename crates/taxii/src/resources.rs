@@ -222,7 +222,37 @@ pub fn write_envelope<'a>(
     next: Option<&str>,
     objects: impl IntoIterator<Item = &'a [u8]>,
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
+    let mut objects = objects.into_iter().peekable();
+    let has_objects = objects.peek().is_some();
+    envelope(more, next, has_objects, 256, |out| {
+        for (i, bytes) in objects.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(bytes);
+        }
+    })
+}
+
+/// [`write_envelope`] around objects already joined by commas (a
+/// [`store::JoinedPage`]'s `objects`), copied once into the body.
+pub fn write_joined_envelope(more: bool, next: Option<&str>, joined: &[u8]) -> Vec<u8> {
+    let capacity = joined.len() + next.map_or(0, str::len) + 64;
+    envelope(more, next, !joined.is_empty(), capacity, |out| {
+        out.extend_from_slice(joined);
+    })
+}
+
+/// An envelope: `more`, `next` and, when there are objects, the array
+/// `write_objects` fills.
+fn envelope(
+    more: bool,
+    next: Option<&str>,
+    has_objects: bool,
+    capacity: usize,
+    write_objects: impl FnOnce(&mut Vec<u8>),
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(capacity);
     out.push(b'{');
     let mut first_key = true;
     if more {
@@ -239,18 +269,12 @@ pub fn write_envelope<'a>(
         out.extend_from_slice(quoted.as_bytes());
         first_key = false;
     }
-    let mut objects = objects.into_iter().peekable();
-    if objects.peek().is_some() {
+    if has_objects {
         if !first_key {
             out.push(b',');
         }
         out.extend_from_slice(b"\"objects\":[");
-        for (i, bytes) in objects.enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(bytes);
-        }
+        write_objects(&mut out);
         out.push(b']');
     }
     out.push(b'}');
@@ -297,6 +321,20 @@ mod tests {
             json!({})
         );
         assert_eq!(write_envelope(false, None, []), b"{}");
+    }
+
+    #[test]
+    fn joined_envelope_is_the_envelope_of_the_objects() {
+        let (a, b) = (&br#"{"id":"a"}"#[..], &br#"{"id":"b"}"#[..]);
+        for (more, next) in [(false, None), (true, Some("n\"1"))] {
+            for objects in [vec![], vec![a], vec![a, b]] {
+                let joined = objects.join(&b","[..]);
+                assert_eq!(
+                    write_joined_envelope(more, next, &joined),
+                    write_envelope(more, next, objects.iter().copied()),
+                );
+            }
+        }
     }
 
     #[test]

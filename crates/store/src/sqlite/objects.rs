@@ -14,7 +14,7 @@ use crate::error::{Result, StoreError};
 use crate::ledger::{Direction, NewLedgerEntry, RULE_LOCAL_DELETE, RULE_RECEIVED, sha256_hex};
 use crate::object::{AddOutcome, ManifestRecord, NewObject, ObjectRecord, Provenance, Version};
 use crate::partner::SyncCursor;
-use crate::query::{DeleteFilter, ObjectQuery, Page, VersionMatch};
+use crate::query::{Cursor, DeleteFilter, JoinedPage, ObjectQuery, Page, VersionMatch};
 use crate::time::{Clock, Micros};
 
 /// A stored version of the object being added, as the insert logic needs it.
@@ -396,8 +396,25 @@ fn reads_provenance(query: &ObjectQuery, with_bytes: bool) -> bool {
     with_bytes && query.with_provenance
 }
 
-/// The SQL and arguments of a query on the collection with row number `seq`.
-fn query_sql(seq: i64, query: &ObjectQuery, with_bytes: bool) -> (String, Vec<Value>) {
+/// The columns of an objects or manifest page read as records.
+fn record_columns(query: &ObjectQuery, with_bytes: bool) -> String {
+    format!(
+        "{RECORD_COLUMNS}{}{}",
+        if with_bytes { ", bytes" } else { "" },
+        if reads_provenance(query, with_bytes) {
+            format!(", {PROVENANCE_COLUMNS}")
+        } else {
+            String::new()
+        },
+    )
+}
+
+/// The columns of an objects page read joined: only what the page needs.
+const JOINED_COLUMNS: &str = "date_added, bytes";
+
+/// The SQL and arguments of a query on the collection with row number `seq`, reading
+/// `columns`.
+fn query_sql(seq: i64, query: &ObjectQuery, columns: &str) -> (String, Vec<Value>) {
     let after = query
         .added_after
         .into_iter()
@@ -414,13 +431,7 @@ fn query_sql(seq: i64, query: &ObjectQuery, with_bytes: bool) -> (String, Vec<Va
     // Without provenance the text is exactly what it was before provenance could be
     // asked for: the hot paging statement is unchanged.
     let mut sql = format!(
-        "SELECT {RECORD_COLUMNS}{}{} FROM objects{} WHERE collection = {seq} AND date_added > ?",
-        if with_bytes { ", bytes" } else { "" },
-        if reads_provenance(query, with_bytes) {
-            format!(", {PROVENANCE_COLUMNS}")
-        } else {
-            String::new()
-        },
+        "SELECT {columns} FROM objects{} WHERE collection = {seq} AND date_added > ?",
         if query.ids.is_empty() {
             ""
         } else {
@@ -460,7 +471,7 @@ fn select(
 ) -> Result<Vec<ObjectRecord>> {
     query.check()?;
     let seq = collections::seq(conn, collection)?;
-    let (sql, args) = query_sql(seq, query, with_bytes);
+    let (sql, args) = query_sql(seq, query, &record_columns(query, with_bytes));
     let with_provenance = reads_provenance(query, with_bytes);
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(args), |row| {
@@ -501,6 +512,37 @@ pub fn objects(
 ) -> Result<Page<ObjectRecord>> {
     let records = select(conn, collection, query, true)?;
     Ok(Page::from_fetched(records, query.limit, |r| r.date_added))
+}
+
+/// [`objects`], joined ([`JoinedPage`]): each row's bytes appended where it lies in
+/// SQLite's row, with no record per object (a third of a page's CPU time went to
+/// making and freeing them).
+pub fn objects_joined(
+    conn: &Connection,
+    collection: Uuid,
+    query: &ObjectQuery,
+) -> Result<JoinedPage> {
+    query.check()?;
+    let seq = collections::seq(conn, collection)?;
+    let (sql, args) = query_sql(seq, query, JOINED_COLUMNS);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(args))?;
+    let mut page = JoinedPage {
+        objects: Vec::with_capacity(query.limit.min(1000) * 1024),
+        ..JoinedPage::default()
+    };
+    while let Some(row) = rows.next()? {
+        let date_added = Micros(row.get(0)?);
+        if page.count == query.limit {
+            page.more = true;
+            page.next = page.last_added.map(|after| Cursor { after });
+            break;
+        }
+        page.push(row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?);
+        page.first_added.get_or_insert(date_added);
+        page.last_added = Some(date_added);
+    }
+    Ok(page)
 }
 
 pub fn manifest(
@@ -603,13 +645,12 @@ pub fn provenance(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::Cursor;
 
     /// The plan SQLite chooses for a query, as one line per step.
     fn plan(query: &ObjectQuery) -> String {
         let mut conn = Connection::open_in_memory().unwrap();
         super::super::migrate::migrate(&mut conn).unwrap();
-        let (sql, args) = query_sql(1, query, true);
+        let (sql, args) = query_sql(1, query, &record_columns(query, true));
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         let rows = stmt
             .query_map(params_from_iter(args), |row| row.get::<_, String>(3))
@@ -659,14 +700,11 @@ mod tests {
             };
             objects(&conn, collection, &query).unwrap();
         }
-        let (sql, _) = query_sql(
-            7,
-            &ObjectQuery {
-                limit: 10,
-                ..ObjectQuery::default()
-            },
-            true,
-        );
+        let query = ObjectQuery {
+            limit: 10,
+            ..ObjectQuery::default()
+        };
+        let (sql, _) = query_sql(7, &query, &record_columns(&query, true));
         let stmt = conn.prepare_cached(&sql).unwrap();
         assert_eq!(stmt.get_status(rusqlite::StatementStatus::Run), 3);
         assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
@@ -684,7 +722,7 @@ mod tests {
     #[test]
     fn provenance_is_read_only_when_asked() {
         let plain = ObjectQuery::default();
-        let (sql, _) = query_sql(1, &plain, true);
+        let (sql, _) = query_sql(1, &plain, &record_columns(&plain, true));
         assert_eq!(
             sql,
             "SELECT id, version, version_text, date_added, media_type, spec_version, bytes \
@@ -695,10 +733,10 @@ mod tests {
             with_provenance: true,
             ..ObjectQuery::default()
         };
-        let (sql, _) = query_sql(1, &with, true);
+        let (sql, _) = query_sql(1, &with, &record_columns(&with, true));
         assert!(sql.contains(PROVENANCE_COLUMNS), "{sql}");
         assert_eq!(plan(&with), plan(&plain));
-        let (manifest_sql, _) = query_sql(1, &with, false);
+        let (manifest_sql, _) = query_sql(1, &with, &record_columns(&with, false));
         assert!(!manifest_sql.contains("provenance"), "{manifest_sql}");
     }
 

@@ -14,7 +14,7 @@ use crate::lease::Lease;
 use crate::ledger::{LedgerEntry, LedgerQuery, NewLedgerEntry};
 use crate::object::{AddOutcome, ManifestRecord, NewObject, ObjectRecord, Provenance, Version};
 use crate::partner::{Channel, SyncCursor, SyncState};
-use crate::query::{DeleteFilter, ObjectQuery, Page};
+use crate::query::{DeleteFilter, JoinedPage, ObjectQuery, Page};
 use crate::status::Status;
 use crate::time::Micros;
 use crate::{Store, StoreFuture};
@@ -97,6 +97,15 @@ impl Store for SqliteStore {
     ) -> StoreFuture<'a, Page<ObjectRecord>> {
         let query = query.clone();
         Box::pin(self.read(move |conn| objects::objects(conn, collection, &query)))
+    }
+
+    fn objects_joined<'a>(
+        &'a self,
+        collection: Uuid,
+        query: &'a ObjectQuery,
+    ) -> StoreFuture<'a, JoinedPage> {
+        let query = query.clone();
+        Box::pin(self.read(move |conn| objects::objects_joined(conn, collection, &query)))
     }
 
     fn manifest<'a>(
