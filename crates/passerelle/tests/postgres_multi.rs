@@ -18,9 +18,9 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Response, Server, TAXII, request, run, token_in};
+use common::{Response, Server, TAXII, request, run, token_in, wait_for};
 use serde_json::{Value, json};
 use store::postgres::testing::TempDatabase;
 
@@ -224,20 +224,6 @@ impl Node {
             .unwrap_or_else(|| panic!("no collection {alias} in:\n{list}"));
         let cells: Vec<&str> = row.split_whitespace().collect();
         (cells[2].parse().unwrap(), cells[3].parse().unwrap())
-    }
-}
-
-fn wait_for<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let started = Instant::now();
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(
-            started.elapsed() < limit,
-            "gave up waiting for {what} after {limit:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

@@ -20,6 +20,26 @@ use store::{Clock, PostgresStore, SqliteStore, Store, SystemClock};
 
 pub const TAXII: &str = "application/taxii+json;version=2.1";
 
+/// Polls `check` every 100 ms until it returns `Some`, for at most `limit`: how a
+/// test waits for another process to reach a state.
+pub fn wait_for<T>(
+    limit: std::time::Duration,
+    what: &str,
+    mut check: impl FnMut() -> Option<T>,
+) -> T {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "gave up waiting for {what} after {limit:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 /// A `passerelle` command with a clean environment for its settings, on the test
 /// backend: with `PASSERELLE_TEST_BACKEND=postgres`, the node of its `--data` folder
 /// is given that folder's PostgreSQL database (`PASSERELLE__STORE__URL`), and `demo`

@@ -527,10 +527,7 @@ pub fn objects_joined(
     let (sql, args) = query_sql(seq, query, JOINED_COLUMNS);
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params_from_iter(args))?;
-    let mut page = JoinedPage {
-        objects: Vec::with_capacity(query.limit.min(1000) * 1024),
-        ..JoinedPage::default()
-    };
+    let mut page = JoinedPage::default();
     while let Some(row) = rows.next()? {
         let date_added = Micros(row.get(0)?);
         if page.count == query.limit {
