@@ -1,6 +1,6 @@
 //! Collections in SQLite, and the collection lookups the other tables share.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use uuid::Uuid;
 
 use super::is_constraint;
@@ -106,11 +106,14 @@ pub fn find(conn: &Connection, key: &str) -> Result<Collection> {
     from_row(found.ok_or_else(|| StoreError::not_found("collection", key))?)
 }
 
-pub fn delete(conn: &Connection, id: Uuid) -> Result<()> {
-    let n = conn.execute("DELETE FROM collections WHERE id = ?1", [id.to_string()])?;
-    if n == 0 {
-        return Err(StoreError::not_found("collection", id));
-    }
+/// Deletes a collection with its objects (foreign key cascade) and their id entries
+/// (listed without a foreign key, which every insert would pay to check).
+pub fn delete(conn: &mut Connection, id: Uuid) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let seq = seq(&tx, id)?;
+    super::object_ids::remove_collection(&tx, seq)?;
+    tx.execute("DELETE FROM collections WHERE seq = ?1", [seq])?;
+    tx.commit()?;
     Ok(())
 }
 

@@ -227,6 +227,7 @@ pub fn restore_objects(
         "UPDATE collections SET last_date_added = ?1 WHERE seq = ?2",
         params![last, seq],
     )?;
+    super::object_ids::merge_if_due(&tx)?;
     tx.commit()?;
     Ok(())
 }

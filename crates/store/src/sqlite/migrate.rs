@@ -23,6 +23,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_leases",
         include_str!("../../migrations/0004_leases.sql"),
     ),
+    (
+        "0005_two_level_id_index",
+        include_str!("../../migrations/0005_two_level_id_index.sql"),
+    ),
 ];
 
 /// The schema version this program writes.
@@ -167,7 +171,7 @@ mod tests {
         )
         .unwrap();
         migrate(&mut conn).unwrap();
-        assert_eq!(schema_version(&conn).unwrap(), 4);
+        assert_eq!(schema_version(&conn).unwrap(), SCHEMA_VERSION);
         assert_eq!(super::super::sync::list(&conn).unwrap().len(), 1);
         let now = crate::Micros(0);
         assert!(
@@ -181,5 +185,50 @@ mod tests {
             super::super::leases::in_force(&conn, now).unwrap()[0].holder,
             "a"
         );
+    }
+
+    /// A version-4 database keeps its objects findable by id: the migration lists every
+    /// stored version in the two-level id index and drops the old index.
+    #[test]
+    fn version_five_lists_the_versions_already_stored() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (_, sql) in &MIGRATIONS[..4] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        conn.execute_batch(
+            "INSERT INTO collections (seq, id, title, created) VALUES (1, 'c', 't', 0);
+             INSERT INTO objects (collection, id, id_hash, type, spec_version, version,
+               version_text, date_added, revoked, media_type, is_first, is_latest,
+               is_latest_spec, provenance_kind, provenance_name, bytes)
+             VALUES (1, 'indicator--a', 11, 'indicator', '2.1', 'v1', 'v1', 1, 0, 'm', 1, 0, 1,
+               'import', 'x', x'00'),
+               (1, 'indicator--a', 11, 'indicator', '2.1', 'v2', 'v2', 2, 0, 'm', 0, 1, 1,
+               'import', 'x', x'00');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(schema_version(&conn).unwrap(), SCHEMA_VERSION);
+        let listed: Vec<(i64, i64, i64)> = conn
+            .prepare("SELECT collection, id_hash, seq FROM object_ids")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(listed, [(1, 11, 1), (1, 11, 2)]);
+        assert!(
+            super::super::object_ids::problems(&conn)
+                .unwrap()
+                .is_empty()
+        );
+        let old_index: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'objects_by_id_hash'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(old_index, 0);
     }
 }

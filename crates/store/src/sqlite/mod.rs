@@ -9,6 +9,7 @@ mod group_commit;
 mod leases;
 mod ledger;
 mod migrate;
+mod object_ids;
 mod objects;
 mod statuses;
 mod store_impl;
@@ -24,6 +25,7 @@ use crate::error::{Result, StoreError};
 use crate::time::Clock;
 
 pub use migrate::{SCHEMA_VERSION, schema_version};
+pub use object_ids::recent_limit;
 pub use objects::id_hash;
 
 /// The database file's name inside the node's data folder.

@@ -8,6 +8,7 @@ use rusqlite::{
 use stix::markings::Tlp;
 use uuid::Uuid;
 
+use super::object_ids::{self, one_id};
 use super::{collections, ledger, sync};
 use crate::dump::tlp_text;
 use crate::error::{Result, StoreError};
@@ -24,38 +25,52 @@ pub(super) struct Existing {
     pub spec_version: String,
 }
 
-// Statements on one object. They reach it through `objects_by_id_hash`, an index on a
-// 64-bit hash of the id: its entries are a quarter the size of text-id entries, so the
-// pages every insert rewrites at random (ids are random UUIDs) are fewer and stay cached.
-// The hash only narrows; `id = ?3` confirms, so a collision costs a row read, never a
-// wrong answer. The partial "latest" index also starts with `collection`, so each names
-// the id index explicitly: SQLite must never walk a collection for one id.
-// Parameters: ?1 collection, ?2 id hash, ?3 id.
-const VERSIONS_OF: &str = "SELECT version, date_added, spec_version FROM objects \
-     INDEXED BY objects_by_id_hash WHERE collection = ?1 AND id_hash = ?2 AND id = ?3";
-const LATEST_OF: &str = "SELECT version, version_text, date_added, bytes FROM objects \
-     INDEXED BY objects_by_id_hash \
-     WHERE collection = ?1 AND id_hash = ?2 AND id = ?3 AND is_latest = 1";
-const CLEAR_LATEST: &str = "UPDATE objects INDEXED BY objects_by_id_hash SET is_latest = 0 \
-     WHERE collection = ?1 AND id_hash = ?2 AND id = ?3 AND is_latest = 1";
-const CLEAR_FIRST: &str = "UPDATE objects INDEXED BY objects_by_id_hash SET is_first = 0 \
-     WHERE collection = ?1 AND id_hash = ?2 AND id = ?3 AND is_first = 1";
-const CLEAR_LATEST_SPEC: &str = "UPDATE objects INDEXED BY objects_by_id_hash \
-     SET is_latest_spec = 0 \
-     WHERE collection = ?1 AND id_hash = ?2 AND id = ?3 AND is_latest_spec = 1";
-const RECOMPUTE_FLAGS: &str = "UPDATE objects INDEXED BY objects_by_id_hash SET \
-     is_latest = (version = (SELECT MAX(version) FROM objects INDEXED BY objects_by_id_hash \
-       WHERE collection = ?1 AND id_hash = ?2 AND id = ?3)), \
-     is_first = (version = (SELECT MIN(version) FROM objects INDEXED BY objects_by_id_hash \
-       WHERE collection = ?1 AND id_hash = ?2 AND id = ?3)), \
-     is_latest_spec = (spec_version = \
-       (SELECT MAX(spec_version) FROM objects INDEXED BY objects_by_id_hash \
-        WHERE collection = ?1 AND id_hash = ?2 AND id = ?3)) \
-     WHERE collection = ?1 AND id_hash = ?2 AND id = ?3";
-const PROVENANCE_OF: &str = "SELECT provenance_kind, provenance_name, provenance_detail \
-     FROM objects \
-     INDEXED BY objects_by_id_hash \
-     WHERE collection = ?1 AND id_hash = ?2 AND id = ?3 AND version = ?4";
+// Statements on one object reach its rows through the two-level id index
+// ([`object_ids`]). Parameters: ?1 collection, ?2 id hash, ?3 id.
+const VERSIONS_OF: &str = concat!(
+    "SELECT version, date_added, spec_version FROM objects NOT INDEXED WHERE ",
+    one_id!()
+);
+const LATEST_OF: &str = concat!(
+    "SELECT version, version_text, date_added, bytes FROM objects NOT INDEXED WHERE ",
+    one_id!(),
+    " AND is_latest = 1"
+);
+const CLEAR_LATEST: &str = concat!(
+    "UPDATE objects NOT INDEXED SET is_latest = 0 WHERE ",
+    one_id!(),
+    " AND is_latest = 1"
+);
+const CLEAR_FIRST: &str = concat!(
+    "UPDATE objects NOT INDEXED SET is_first = 0 WHERE ",
+    one_id!(),
+    " AND is_first = 1"
+);
+const CLEAR_LATEST_SPEC: &str = concat!(
+    "UPDATE objects NOT INDEXED SET is_latest_spec = 0 WHERE ",
+    one_id!(),
+    " AND is_latest_spec = 1"
+);
+const RECOMPUTE_FLAGS: &str = concat!(
+    "UPDATE objects NOT INDEXED SET \
+     is_latest = (version = (SELECT MAX(version) FROM objects NOT INDEXED WHERE ",
+    one_id!(),
+    ")), is_first = (version = (SELECT MIN(version) FROM objects NOT INDEXED WHERE ",
+    one_id!(),
+    ")), is_latest_spec = (spec_version = \
+       (SELECT MAX(spec_version) FROM objects NOT INDEXED WHERE ",
+    one_id!(),
+    ")) WHERE ",
+    one_id!()
+);
+const PROVENANCE_OF: &str = concat!(
+    "SELECT provenance_kind, provenance_name, provenance_detail FROM objects NOT INDEXED \
+     WHERE ",
+    one_id!(),
+    " AND version = ?4"
+);
+/// Deleting versions of one object; version conditions follow.
+const DELETE_OF: &str = concat!("DELETE FROM objects NOT INDEXED WHERE ", one_id!());
 #[cfg(test)]
 const PER_OBJECT_STATEMENTS: &[&str] = &[
     VERSIONS_OF,
@@ -65,9 +80,11 @@ const PER_OBJECT_STATEMENTS: &[&str] = &[
     CLEAR_LATEST_SPEC,
     RECOMPUTE_FLAGS,
     PROVENANCE_OF,
-    "DELETE FROM objects INDEXED BY objects_by_id_hash \
-     WHERE collection = ?1 AND id_hash = ?2 AND id = ?3 AND is_latest = 1 \
-     AND is_latest_spec = 1",
+    concat!(
+        "DELETE FROM objects NOT INDEXED WHERE ",
+        one_id!(),
+        " AND is_latest = 1 AND is_latest_spec = 1"
+    ),
 ];
 
 /// The stored 64-bit hash of an object id (FNV-1a): fixed here and in the schema's
@@ -105,16 +122,19 @@ pub(super) struct Row<'a> {
 /// write-locked transaction, decides the version is new, and [`Inserter::insert`]
 /// stores it with the first/latest/latest-spec flags of the id's versions kept right.
 pub(super) struct Inserter<'c> {
+    tx: &'c Connection,
     versions_of: CachedStatement<'c>,
     clear_latest: CachedStatement<'c>,
     clear_first: CachedStatement<'c>,
     clear_latest_spec: CachedStatement<'c>,
     insert: CachedStatement<'c>,
+    list: CachedStatement<'c>,
 }
 
 impl<'c> Inserter<'c> {
     pub(super) fn new(tx: &'c Connection) -> Result<Inserter<'c>> {
         Ok(Inserter {
+            tx,
             versions_of: tx.prepare_cached(VERSIONS_OF)?,
             clear_latest: tx.prepare_cached(CLEAR_LATEST)?,
             clear_first: tx.prepare_cached(CLEAR_FIRST)?,
@@ -127,6 +147,7 @@ impl<'c> Inserter<'c> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
                    ?17, ?18, ?19, ?20, ?21)",
             )?,
+            list: tx.prepare_cached(object_ids::ADD)?,
         })
     }
 
@@ -193,6 +214,8 @@ impl<'c> Inserter<'c> {
             row.detail,
             row.bytes,
         ])?;
+        self.list
+            .execute(params![seq, hash, self.tx.last_insert_rowid()])?;
         Ok(())
     }
 }
@@ -314,6 +337,7 @@ pub fn add(
         "UPDATE collections SET last_date_added = ?1 WHERE seq = ?2",
         params![last, seq],
     )?;
+    object_ids::merge_if_due(tx)?;
     ledger::append_in(tx, Micros(now), received)?;
     if let Some(cursor) = cursor {
         sync::set_cursor(tx, cursor)?;
@@ -435,18 +459,17 @@ fn query_sql(seq: i64, query: &ObjectQuery, columns: &str) -> (String, Vec<Value
         if query.ids.is_empty() {
             ""
         } else {
-            " INDEXED BY objects_by_id_hash"
+            " NOT INDEXED"
         }
     );
     let mut args = vec![Value::Integer(after)];
     if !query.ids.is_empty() {
-        // The hashes find the rows; the ids confirm them.
-        sql.push_str(&format!(
-            " AND id_hash IN ({}) AND id IN ({})",
-            placeholders(query.ids.len()),
-            placeholders(query.ids.len())
-        ));
-        args.extend(query.ids.iter().map(|id| Value::Integer(id_hash(id))));
+        // The hashes find the rows (in each level of the id index); the ids confirm them.
+        sql.push_str(" AND ");
+        sql.push_str(&object_ids::any_of(seq, query.ids.len()));
+        for _ in 0..2 {
+            args.extend(query.ids.iter().map(|id| Value::Integer(id_hash(id))));
+        }
         args.extend(query.ids.iter().cloned().map(Value::Text));
     }
     if !query.types.is_empty() {
@@ -571,9 +594,7 @@ pub fn delete(
 ) -> Result<u64> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let seq = collections::seq(&tx, collection)?;
-    let mut sql = "DELETE FROM objects INDEXED BY objects_by_id_hash \
-         WHERE collection = ? AND id_hash = ? AND id = ?"
-        .to_owned();
+    let mut sql = DELETE_OF.to_owned();
     let hash = id_hash(id);
     let mut args = vec![
         Value::Integer(seq),
@@ -581,7 +602,7 @@ pub fn delete(
         Value::Text(id.to_owned()),
     ];
     version_conditions(&mut sql, &mut args, &filter.versions, &filter.spec_versions);
-    sql.push_str(" RETURNING version, version_text, bytes");
+    sql.push_str(" RETURNING version, version_text, bytes, seq");
     let mut deleted = tx
         .prepare(&sql)?
         .query_map(params_from_iter(args), |row| {
@@ -589,9 +610,13 @@ pub fn delete(
                 row.get::<_, String>(0)?,
                 row.get::<_, String>(1)?,
                 row.get::<_, Vec<u8>>(2)?,
+                row.get::<_, i64>(3)?,
             ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (.., row) in &deleted {
+        object_ids::remove(&tx, seq, hash, *row)?;
+    }
     if !deleted.is_empty() {
         // What remains gets its first/last/latest-spec flags recomputed.
         tx.prepare_cached(RECOMPUTE_FLAGS)?
@@ -601,7 +626,7 @@ pub fn delete(
     let count = deleted.len() as u64;
     let entries = deleted
         .into_iter()
-        .map(|(_, version_text, bytes)| NewLedgerEntry {
+        .map(|(_, version_text, bytes, _)| NewLedgerEntry {
             direction: Direction::Deleted,
             partner: None,
             channel: None,
@@ -671,7 +696,8 @@ mod tests {
                 .map(Result::unwrap)
                 .collect::<Vec<_>>()
                 .join("\n");
-            assert!(plan.contains("objects_by_id_hash"), "{sql}\n{plan}");
+            assert!(plan.contains("object_ids"), "{sql}\n{plan}");
+            assert!(!plan.contains("SCAN objects"), "{sql}\n{plan}");
         }
     }
 
@@ -749,17 +775,25 @@ mod tests {
 
     #[test]
     fn one_object_is_found_by_its_id_index() {
-        let p = plan(&ObjectQuery {
-            ids: vec!["indicator--1".into()],
-            ..ObjectQuery::default()
-        });
-        assert!(p.contains("objects_by_id_hash"), "{p}");
-        let p = plan(&ObjectQuery {
-            ids: vec!["indicator--1".into(), "indicator--2".into()],
-            versions: vec![VersionMatch::All],
-            ..ObjectQuery::default()
-        });
-        assert!(p.contains("objects_by_id_hash"), "{p}");
+        for ids in [vec!["indicator--1"], vec!["indicator--1", "indicator--2"]] {
+            for versions in [vec![], vec![VersionMatch::All]] {
+                let p = plan(&ObjectQuery {
+                    ids: ids.iter().map(|&id| id.into()).collect(),
+                    versions,
+                    ..ObjectQuery::default()
+                });
+                assert!(p.contains("SEARCH object_ids USING PRIMARY KEY"), "{p}");
+                assert!(
+                    p.contains("SEARCH recent_object_ids USING PRIMARY KEY"),
+                    "{p}"
+                );
+                assert!(
+                    p.contains("SEARCH objects USING INTEGER PRIMARY KEY"),
+                    "{p}"
+                );
+                assert!(!p.contains("SCAN objects"), "{p}");
+            }
+        }
     }
 
     /// Two ids with the same hash stay apart: the hash narrows, the text id decides.
@@ -781,6 +815,7 @@ mod tests {
             [shared],
         )
         .unwrap();
+        object_ids::add(&conn, 1, shared, conn.last_insert_rowid()).unwrap();
         let count = |id: &str| -> usize {
             conn.prepare(VERSIONS_OF)
                 .unwrap()

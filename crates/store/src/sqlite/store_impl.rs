@@ -36,6 +36,7 @@ impl Store for SqliteStore {
                     .into_iter()
                     .map(|table| format!("foreign key violation in {table}")),
             );
+            problems.extend(super::object_ids::problems(conn)?);
             Ok(IntegrityReport { problems })
         }))
     }
