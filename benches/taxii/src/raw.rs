@@ -132,10 +132,10 @@ pub fn run(db: &Path, objects: u64, seed: u64, batch: u64, samples: u64) -> anyh
     let mut latencies = Vec::with_capacity(samples as usize);
     {
         let mut select = conn.prepare(
-            "SELECT bytes FROM objects NOT INDEXED WHERE seq IN (SELECT seq FROM object_ids \
-             WHERE collection = 1 AND id_hash = ?1 UNION ALL SELECT seq FROM recent_object_ids \
-             WHERE collection = 1 AND id_hash = ?1) AND collection = 1 AND id = ?2 \
-             AND is_latest = 1",
+            "SELECT bytes FROM (SELECT seq FROM object_ids WHERE collection = 1 AND id_hash = ?1 \
+             UNION ALL SELECT seq FROM recent_object_ids WHERE collection = 1 AND id_hash = ?1) \
+             AS ids CROSS JOIN objects NOT INDEXED ON objects.seq = ids.seq \
+             WHERE objects.collection = 1 AND objects.id = ?2 AND is_latest = 1",
         )?;
         for i in 0..samples {
             let n = generate::mix(seed ^ 0xb1d ^ i.wrapping_mul(0x9e37)) % objects.max(1);

@@ -19,7 +19,8 @@ use rusqlite::{Connection, params};
 
 use crate::error::Result;
 
-/// The condition, on `objects`, that picks the rows of one object: `?1` the
+/// The condition, on `objects`, that picks the rows of one object (for updates and
+/// deletes; reads use [`one_id_rows!`]): `?1` the
 /// collection's row number, `?2` the id's hash ([`super::objects::id_hash`]), `?3` the
 /// id. `NOT INDEXED` before it keeps SQLite on these rows (`seq` is the row id, so
 /// the lookup needs no index) instead of walking a collection's index for one id.
@@ -31,6 +32,21 @@ macro_rules! one_id {
     };
 }
 pub(super) use one_id;
+
+/// The rows of one object, for reading: [`one_id!`] as a join, which SQLite runs as
+/// two lookups, one per level, each followed by the row; `IN (subquery)` would build
+/// a temporary list (an allocated b-tree) at every execution, and the insert path reads
+/// an id's versions once per object. Select `objects`' columns by name, then add
+/// conditions with `AND`. Same parameters as [`one_id!`].
+macro_rules! one_id_rows {
+    () => {
+        "(SELECT seq FROM object_ids WHERE collection = ?1 AND id_hash = ?2 \
+         UNION ALL SELECT seq FROM recent_object_ids WHERE collection = ?1 AND id_hash = ?2) \
+         AS ids CROSS JOIN objects NOT INDEXED ON objects.seq = ids.seq \
+         WHERE objects.collection = ?1 AND objects.id = ?3"
+    };
+}
+pub(super) use one_id_rows;
 
 /// The condition for rows of any of several ids, with `n` placeholders for hashes,
 /// repeated for each table, then `n` for the ids; `collection` is written in, like

@@ -8,7 +8,7 @@ use rusqlite::{
 use stix::markings::Tlp;
 use uuid::Uuid;
 
-use super::object_ids::{self, one_id};
+use super::object_ids::{self, one_id, one_id_rows};
 use super::{collections, ledger, sync};
 use crate::dump::tlp_text;
 use crate::error::{Result, StoreError};
@@ -28,12 +28,12 @@ pub(super) struct Existing {
 // Statements on one object reach its rows through the two-level id index
 // ([`object_ids`]). Parameters: ?1 collection, ?2 id hash, ?3 id.
 const VERSIONS_OF: &str = concat!(
-    "SELECT version, date_added, spec_version FROM objects NOT INDEXED WHERE ",
-    one_id!()
+    "SELECT version, date_added, spec_version FROM ",
+    one_id_rows!()
 );
 const LATEST_OF: &str = concat!(
-    "SELECT version, version_text, date_added, bytes FROM objects NOT INDEXED WHERE ",
-    one_id!(),
+    "SELECT version, version_text, date_added, bytes FROM ",
+    one_id_rows!(),
     " AND is_latest = 1"
 );
 const CLEAR_LATEST: &str = concat!(
@@ -64,9 +64,8 @@ const RECOMPUTE_FLAGS: &str = concat!(
     one_id!()
 );
 const PROVENANCE_OF: &str = concat!(
-    "SELECT provenance_kind, provenance_name, provenance_detail FROM objects NOT INDEXED \
-     WHERE ",
-    one_id!(),
+    "SELECT provenance_kind, provenance_name, provenance_detail FROM ",
+    one_id_rows!(),
     " AND version = ?4"
 );
 /// Deleting versions of one object; version conditions follow.
@@ -698,6 +697,11 @@ mod tests {
                 .join("\n");
             assert!(plan.contains("object_ids"), "{sql}\n{plan}");
             assert!(!plan.contains("SCAN objects"), "{sql}\n{plan}");
+            // Reads are joins: no temporary list built per lookup.
+            if sql.starts_with("SELECT") {
+                assert!(!plan.contains("LIST SUBQUERY"), "{sql}\n{plan}");
+                assert!(!plan.contains("MATERIALIZE"), "{sql}\n{plan}");
+            }
         }
     }
 
