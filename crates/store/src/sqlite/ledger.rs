@@ -241,8 +241,8 @@ mod tests {
 
     use crate::ledger::{BreakReason, LedgerBreak, NewLedgerEntry, sha256_hex, verify};
     use crate::{
-        Channel, Direction, LedgerQuery, ManualClock, Micros, NewCollection, NewObject, Provenance,
-        SignatureCheck, SqliteStore, Store, StoreError, SyncCursor,
+        Channel, Direction, LedgerQuery, ManualClock, Micros, Provenance, SignatureCheck,
+        SqliteStore, Store, StoreError, SyncCursor,
     };
 
     fn entry(n: u32) -> NewLedgerEntry {
@@ -410,24 +410,18 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn objects_entries_and_cursor_are_one_transaction() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path(), Arc::new(ManualClock::new(Micros(1)))).unwrap();
         let collection = Uuid::from_u128(9);
-        store
-            .create_collection(NewCollection {
-                id: collection,
-                title: "c".into(),
-                description: None,
-                alias: None,
-            })
-            .await
-            .unwrap();
+        let store = super::super::testing::store_with_collection(
+            dir.path(),
+            Arc::new(ManualClock::new(Micros(1))),
+            collection,
+        )
+        .await;
         let object = |n: u32| {
-            let bytes = format!(
-                r#"{{"type":"indicator","spec_version":"2.1","id":"indicator--{:08x}-0000-4000-8000-000000000000","created":"2020-01-01T00:00:00.000Z","modified":"2020-01-01T00:00:00.000Z"}}"#,
-                n
-            );
-            let value = stix::json::parse(bytes.as_bytes()).unwrap();
-            NewObject::from_object(bytes.clone().into_bytes(), value.as_object().unwrap()).unwrap()
+            super::super::testing::indicator(
+                &format!("indicator--{n:08x}-0000-4000-8000-000000000000"),
+                "2020-01-01T00:00:00.000Z",
+            )
         };
         let paris = Provenance::Partner {
             partner: "paris".into(),

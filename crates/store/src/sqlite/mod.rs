@@ -230,3 +230,45 @@ fn configure(conn: &Connection) -> Result<()> {
 fn is_constraint(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ConstraintViolation)
 }
+
+/// What the backend's unit tests share: a store with a collection, a minimal object.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod testing {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use uuid::Uuid;
+
+    use super::SqliteStore;
+    use crate::time::Clock;
+    use crate::{NewCollection, NewObject, Store};
+
+    /// A store on a new file in `dir`, holding one empty collection `collection`.
+    pub async fn store_with_collection(
+        dir: &Path,
+        clock: Arc<dyn Clock>,
+        collection: Uuid,
+    ) -> SqliteStore {
+        let store = SqliteStore::open(dir, clock).unwrap();
+        store
+            .create_collection(NewCollection {
+                id: collection,
+                title: "c".into(),
+                description: None,
+                alias: None,
+            })
+            .await
+            .unwrap();
+        store
+    }
+
+    /// An indicator with only the common properties, built as intake builds objects.
+    pub fn indicator(id: &str, modified: &str) -> NewObject {
+        let bytes = format!(
+            r#"{{"type":"indicator","spec_version":"2.1","id":"{id}","created":"2020-01-01T00:00:00.000Z","modified":"{modified}"}}"#
+        );
+        let value = stix::json::parse(bytes.as_bytes()).unwrap();
+        NewObject::from_object(bytes.clone().into_bytes(), value.as_object().unwrap()).unwrap()
+    }
+}

@@ -174,22 +174,13 @@ mod tests {
 
     use uuid::Uuid;
 
+    use super::super::testing::{indicator, store_with_collection};
     use crate::Store;
-    use crate::collection::NewCollection;
-    use crate::object::{AddOutcome, NewObject, Provenance, Version};
+    use crate::object::{AddOutcome, Provenance, Version};
     use crate::query::{DeleteFilter, ObjectQuery, VersionMatch};
-    use crate::sqlite::SqliteStore;
     use crate::time::SystemClock;
 
     const ID: &str = "indicator--00000001-0000-4000-8000-000000000000";
-
-    fn indicator(id: &str, modified: &str) -> NewObject {
-        let bytes = format!(
-            r#"{{"type":"indicator","spec_version":"2.1","id":"{id}","created":"2020-01-01T00:00:00.000Z","modified":"{modified}"}}"#
-        );
-        let value = stix::json::parse(bytes.as_bytes()).unwrap();
-        NewObject::from_object(bytes.clone().into_bytes(), value.as_object().unwrap()).unwrap()
-    }
 
     fn entries(conn: &Connection) -> (i64, i64) {
         let count = |table: &str| -> i64 {
@@ -207,17 +198,8 @@ mod tests {
     #[tokio::test]
     async fn versions_are_found_in_either_level_and_leave_no_entry_behind() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path(), Arc::new(SystemClock)).unwrap();
         let collection = Uuid::new_v4();
-        store
-            .create_collection(NewCollection {
-                id: collection,
-                title: "c".into(),
-                description: None,
-                alias: None,
-            })
-            .await
-            .unwrap();
+        let store = store_with_collection(dir.path(), Arc::new(SystemClock), collection).await;
         let import = Provenance::Import {
             source: "test".into(),
         };
