@@ -20,15 +20,21 @@ use crate::time::{Clock, Micros};
 
 /// A stored version of the object being added, as the insert logic needs it.
 pub(super) struct Existing {
+    /// Its row (`objects.seq`), for clearing its flags by row.
+    pub row: i64,
     pub version: String,
     pub date_added: i64,
     pub spec_version: String,
+    pub is_latest: bool,
+    pub is_first: bool,
+    pub is_latest_spec: bool,
 }
 
 // Statements on one object reach its rows through the two-level id index
 // ([`object_ids`]). Parameters: ?1 collection, ?2 id hash, ?3 id.
 const VERSIONS_OF: &str = concat!(
-    "SELECT version, date_added, spec_version FROM ",
+    "SELECT objects.seq, version, date_added, spec_version, is_latest, is_first, \
+     is_latest_spec FROM ",
     one_id_rows!()
 );
 const LATEST_OF: &str = concat!(
@@ -36,21 +42,11 @@ const LATEST_OF: &str = concat!(
     one_id_rows!(),
     " AND is_latest = 1"
 );
-const CLEAR_LATEST: &str = concat!(
-    "UPDATE objects NOT INDEXED SET is_latest = 0 WHERE ",
-    one_id!(),
-    " AND is_latest = 1"
-);
-const CLEAR_FIRST: &str = concat!(
-    "UPDATE objects NOT INDEXED SET is_first = 0 WHERE ",
-    one_id!(),
-    " AND is_first = 1"
-);
-const CLEAR_LATEST_SPEC: &str = concat!(
-    "UPDATE objects NOT INDEXED SET is_latest_spec = 0 WHERE ",
-    one_id!(),
-    " AND is_latest_spec = 1"
-);
+// A new version clears the flags it takes over on the rows that hold them, known from
+// reading the id's versions just before (?1 the row).
+const CLEAR_LATEST: &str = "UPDATE objects SET is_latest = 0 WHERE seq = ?1";
+const CLEAR_FIRST: &str = "UPDATE objects SET is_first = 0 WHERE seq = ?1";
+const CLEAR_LATEST_SPEC: &str = "UPDATE objects SET is_latest_spec = 0 WHERE seq = ?1";
 const RECOMPUTE_FLAGS: &str = concat!(
     "UPDATE objects NOT INDEXED SET \
      is_latest = (version = (SELECT MAX(version) FROM objects NOT INDEXED WHERE ",
@@ -74,9 +70,6 @@ const DELETE_OF: &str = concat!("DELETE FROM objects NOT INDEXED WHERE ", one_id
 const PER_OBJECT_STATEMENTS: &[&str] = &[
     VERSIONS_OF,
     LATEST_OF,
-    CLEAR_LATEST,
-    CLEAR_FIRST,
-    CLEAR_LATEST_SPEC,
     RECOMPUTE_FLAGS,
     PROVENANCE_OF,
     concat!(
@@ -157,9 +150,13 @@ impl<'c> Inserter<'c> {
             .versions_of
             .query_map(params![seq, hash, id], |row| {
                 Ok(Existing {
-                    version: row.get(0)?,
-                    date_added: row.get(1)?,
-                    spec_version: row.get(2)?,
+                    row: row.get(0)?,
+                    version: row.get(1)?,
+                    date_added: row.get(2)?,
+                    spec_version: row.get(3)?,
+                    is_latest: row.get(4)?,
+                    is_first: row.get(5)?,
+                    is_latest_spec: row.get(6)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?)
@@ -181,14 +178,17 @@ impl<'c> Inserter<'c> {
         let is_first = oldest.is_none_or(|v| version < v);
         // Spec versions compare as text, which orders 2.0 < 2.1 (all STIX has).
         let is_latest_spec = newest_spec.is_none_or(|s| row.spec_version >= s);
-        if is_latest && newest.is_some() {
-            self.clear_latest.execute(params![seq, hash, row.id])?;
-        }
-        if is_first && oldest.is_some() {
-            self.clear_first.execute(params![seq, hash, row.id])?;
-        }
-        if newest_spec.is_some_and(|s| row.spec_version > s) {
-            self.clear_latest_spec.execute(params![seq, hash, row.id])?;
+        let takes_latest_spec = newest_spec.is_some_and(|s| row.spec_version > s);
+        for e in existing {
+            if is_latest && e.is_latest {
+                self.clear_latest.execute([e.row])?;
+            }
+            if is_first && e.is_first {
+                self.clear_first.execute([e.row])?;
+            }
+            if takes_latest_spec && e.is_latest_spec {
+                self.clear_latest_spec.execute([e.row])?;
+            }
         }
         self.insert.execute(params![
             seq,
