@@ -75,9 +75,9 @@ fn logged(partner: &str, message: &str) -> bool {
 }
 
 /// Polls `check` every 20 ms until it holds, for at most 20 s.
-async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
     let started = Instant::now();
-    while !check() {
+    while !check().await {
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "gave up waiting for {what}"
@@ -295,7 +295,10 @@ async fn two_syncers_on_one_store_never_sync_one_partner_at_once() {
         let (first, partner) = (first.clone(), partner.clone());
         async move { first.sync_partner(&partner).await.unwrap() }
     });
-    wait_until("the first syncer's request", || node.fake.arrived() == 1).await;
+    wait_until("the first syncer's request", async || {
+        node.fake.arrived() == 1
+    })
+    .await;
     let holder = node.holder().await.expect("the first holds the lease");
     assert!(holder.starts_with(first.holder()), "{holder}");
     let skipped = second.sync_partner(&partner).await.unwrap();
@@ -326,12 +329,15 @@ async fn two_syncers_on_one_store_never_sync_one_partner_at_once() {
         let (first, partner) = (first.clone(), partner.clone());
         async move { first.sync_partner(&partner).await.unwrap() }
     });
-    wait_until("the first syncer's request", || node.fake.arrived() == 3).await;
+    wait_until("the first syncer's request", async || {
+        node.fake.arrived() == 3
+    })
+    .await;
     let after = tokio::spawn({
         let (waiting, partner) = (waiting.clone(), partner.clone());
         async move { waiting.sync_partner(&partner).await.unwrap() }
     });
-    wait_until("the waiting syncer to find the lease taken", || {
+    wait_until("the waiting syncer to find the lease taken", async || {
         logged(&partner, "waiting for it to finish")
     })
     .await;
@@ -357,7 +363,10 @@ async fn two_syncers_on_one_store_never_sync_one_partner_at_once() {
         let (first, partner) = (first.clone(), partner.clone());
         async move { first.sync_partner(&partner).await.unwrap() }
     });
-    wait_until("the first syncer's request", || node.fake.arrived() == 5).await;
+    wait_until("the first syncer's request", async || {
+        node.fake.arrived() == 5
+    })
+    .await;
     assert!(
         first
             .sync_partner(&partner)
@@ -395,7 +404,7 @@ async fn a_dead_holders_lease_is_taken_over_once_it_expires() {
         let (waiting, partner) = (waiting.clone(), partner.clone());
         async move { waiting.sync_partner(&partner).await.unwrap() }
     });
-    wait_until("the waiting syncer to find the lease taken", || {
+    wait_until("the waiting syncer to find the lease taken", async || {
         logged(&partner, "waiting for it to finish")
     })
     .await;
@@ -436,7 +445,7 @@ async fn a_cycle_whose_lease_was_taken_stops_at_the_next_page() {
         let (syncer, partner) = (syncer.clone(), partner.clone());
         async move { syncer.sync_partner(&partner).await.unwrap() }
     });
-    wait_until("the request", || node.fake.arrived() == 1).await;
+    wait_until("the request", async || node.fake.arrived() == 1).await;
     // Another process takes the lease once it has expired by the store's clock (a
     // renewal may come in between and make it ours again for the next 1.5 s: then
     // the clock moves on again).
@@ -455,7 +464,7 @@ async fn a_cycle_whose_lease_was_taken_stops_at_the_next_page() {
         tries += 1;
         assert!(tries < 100, "the lease could not be taken");
     }
-    wait_until("the renewal to find the lease lost", || {
+    wait_until("the renewal to find the lease lost", async || {
         logged(&partner, "sync lease lost")
     })
     .await;
@@ -613,15 +622,11 @@ async fn a_push_whose_lease_was_taken_does_not_post_the_page_decided_ahead() {
             .len()
     };
     // Page 1 is held at the partner; page 2 is decided (and in the ledger) meanwhile.
-    wait_until("the first POST", || fake.posts() == 1).await;
-    let started = Instant::now();
-    while disclosed().await < 2 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "page 2 was not decided ahead"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until("the first POST", async || fake.posts() == 1).await;
+    wait_until("page 2 to be decided ahead", async || {
+        disclosed().await >= 2
+    })
+    .await;
     // Another process takes the lease (as in the pull test above).
     let mut tries = 0;
     loop {
@@ -636,7 +641,7 @@ async fn a_push_whose_lease_was_taken_does_not_post_the_page_decided_ahead() {
         tries += 1;
         assert!(tries < 100, "the lease could not be taken");
     }
-    wait_until("the renewal to find the lease lost", || {
+    wait_until("the renewal to find the lease lost", async || {
         logged(partner, "sync lease lost")
     })
     .await;

@@ -52,7 +52,7 @@ pub(super) use one_id_rows;
 /// repeated for each table, then `n` for the ids; `collection` is written in, like
 /// the page queries' (the planner reads it).
 pub(super) fn any_of(collection: i64, n: usize) -> String {
-    let hashes = vec!["?"; n].join(", ");
+    let hashes = super::objects::placeholders(n);
     format!(
         "seq IN (SELECT seq FROM object_ids WHERE collection = {collection} \
          AND id_hash IN ({hashes}) UNION ALL SELECT seq FROM recent_object_ids \

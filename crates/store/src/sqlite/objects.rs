@@ -114,7 +114,6 @@ pub(super) struct Row<'a> {
 /// write-locked transaction, decides the version is new, and [`Inserter::insert`]
 /// stores it with the first/latest/latest-spec flags of the id's versions kept right.
 pub(super) struct Inserter<'c> {
-    tx: &'c Connection,
     versions_of: CachedStatement<'c>,
     clear_latest: CachedStatement<'c>,
     clear_first: CachedStatement<'c>,
@@ -126,7 +125,6 @@ pub(super) struct Inserter<'c> {
 impl<'c> Inserter<'c> {
     pub(super) fn new(tx: &'c Connection) -> Result<Inserter<'c>> {
         Ok(Inserter {
-            tx,
             versions_of: tx.prepare_cached(VERSIONS_OF)?,
             clear_latest: tx.prepare_cached(CLEAR_LATEST)?,
             clear_first: tx.prepare_cached(CLEAR_FIRST)?,
@@ -190,7 +188,7 @@ impl<'c> Inserter<'c> {
                 self.clear_latest_spec.execute([e.row])?;
             }
         }
-        self.insert.execute(params![
+        let stored = self.insert.insert(params![
             seq,
             row.id,
             hash,
@@ -213,8 +211,7 @@ impl<'c> Inserter<'c> {
             row.detail,
             row.bytes,
         ])?;
-        self.list
-            .execute(params![seq, hash, self.tx.last_insert_rowid()])?;
+        self.list.execute(params![seq, hash, stored])?;
         Ok(())
     }
 }
@@ -404,7 +401,8 @@ fn version_conditions(
     }
 }
 
-fn placeholders(n: usize) -> String {
+/// `n` comma-separated `?` parameters.
+pub(super) fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
