@@ -86,7 +86,7 @@ pub use partner::{Channel, SignatureCheck, SyncCursor, SyncState};
 pub use postgres::PostgresStore;
 pub use query::{Cursor, DeleteFilter, JoinedPage, ObjectQuery, Page, VersionMatch};
 pub use sqlite::SqliteStore;
-pub use status::{Status, StatusDetail};
+pub use status::{Status, StatusDetail, StatusOf};
 pub use time::{Clock, ManualClock, Micros, SystemClock};
 
 /// The future every [`Store`] method returns.
@@ -150,6 +150,19 @@ pub trait Store: Send + Sync {
         objects: Vec<NewObject>,
         cursor: SyncCursor,
     ) -> StoreFuture<'a, Vec<AddOutcome>>;
+
+    /// [`Store::add_objects`], and the status of the request that posted them, made from
+    /// their outcomes by `status_of` and created in the same transaction: the objects
+    /// and their status are durable together, with one commit (the status of a TAXII
+    /// Add Objects request). Returns the outcomes and the status stored.
+    /// [`StoreError::Conflict`], with nothing stored, if the status's id exists.
+    fn add_objects_with_status<'a>(
+        &'a self,
+        collection: Uuid,
+        provenance: &'a Provenance,
+        objects: Vec<NewObject>,
+        status_of: StatusOf,
+    ) -> StoreFuture<'a, (Vec<AddOutcome>, Status)>;
 
     /// A page of object versions with their bytes (TAXII Get Objects and Get An Object).
     fn objects<'a>(

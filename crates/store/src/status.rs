@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::error::{Result, StoreError};
+use crate::object::AddOutcome;
 use crate::time::Micros;
 
 /// One object's line in a status: its id, version and an optional message (TAXII status-details).
@@ -45,6 +46,12 @@ impl Status {
         self.pendings.is_empty()
     }
 }
+
+/// Makes the status of an Add Objects request from the outcomes of the objects it
+/// stored (in the order given to the store), for [`Store::add_objects_with_status`]
+/// (crate::Store::add_objects_with_status). It may be called more than once (a backend
+/// may retry its transaction), so it must give the same status for the same outcomes.
+pub type StatusOf = Box<dyn Fn(&[AddOutcome]) -> Status + Send + Sync>;
 
 /// The stored form of a status's detail lists, one JSON text every backend keeps whole:
 /// `{"successes":[[id,version,message|null],...],"failures":[...],"pendings":[...]}`.

@@ -19,8 +19,8 @@ use crate::ledger;
 use crate::{
     AddOutcome, Channel, Collection, Cursor, DeleteFilter, Direction, Lease, LedgerEntry,
     LedgerQuery, Micros, NewAccount, NewCollection, NewLedgerEntry, NewObject, NewToken,
-    ObjectQuery, Provenance, Rights, SignatureCheck, Status, StatusDetail, Store, StoreError,
-    SyncCursor, SyncState, TokenHash, Version, VersionMatch,
+    ObjectQuery, Provenance, Rights, SignatureCheck, Status, StatusDetail, StatusOf, Store,
+    StoreError, SyncCursor, SyncState, TokenHash, Version, VersionMatch,
 };
 use crate::{Clock, ManualClock};
 
@@ -43,6 +43,7 @@ pub const ALL: &[&str] = &[
     "unknown_collection",
     "provenance_is_kept",
     "statuses",
+    "status_saved_with_objects",
     "accounts",
     "tokens",
     "rights",
@@ -1091,6 +1092,141 @@ pub async fn statuses(store: &dyn Store, clock: &ManualClock) {
         store.get_status(Uuid::from_u128(44)).await,
         Err(StoreError::NotFound { what: "status", .. })
     ));
+}
+
+/// A status made from a batch's outcomes is stored in the batch's transaction: both
+/// are there after a success; after a failure (a taken status id, an unknown
+/// collection) neither is; several such writes at once succeed or fail each alone.
+pub async fn status_saved_with_objects(store: &dyn Store, clock: &ManualClock) {
+    // The status lists each object with the version the store gave it.
+    let status_of = |id: u128, at: Micros| -> StatusOf {
+        Box::new(move |outcomes: &[AddOutcome]| Status {
+            id: Uuid::from_u128(id),
+            account: "alice".into(),
+            request_timestamp: at,
+            total_count: outcomes.len() as u64 + 1,
+            successes: outcomes
+                .iter()
+                .map(|o| StatusDetail {
+                    id: format!("stored-{}", o.version().as_str()),
+                    version: o.version().as_str().to_owned(),
+                    message: matches!(o, AddOutcome::AlreadyPresent { .. })
+                        .then(|| "already present".to_owned()),
+                })
+                .collect(),
+            failures: vec![StatusDetail {
+                id: "objects[9]".into(),
+                version: String::new(),
+                message: Some("refused before the store".into()),
+            }],
+            pendings: Vec::new(),
+        })
+    };
+    let c = new_collection(store, 1).await;
+    let batch = |from: u32| -> Vec<NewObject> {
+        (from..from + 3)
+            .map(|n| indicator(u128::from(n), &modified(n)))
+            .collect()
+    };
+    let (outcomes, status) = store
+        .add_objects_with_status(c, &account(), batch(0), status_of(1, clock.now()))
+        .await
+        .unwrap();
+    assert_eq!(outcomes.len(), 3);
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, AddOutcome::Added { .. }))
+    );
+    assert_eq!(status, status_of(1, clock.now())(&outcomes));
+    assert_eq!(store.get_status(status.id).await.unwrap(), status);
+    assert_eq!(status.successes[2].version, modified(2));
+    assert_eq!(versions_of(store, c, ObjectQuery::default()).await.len(), 3);
+
+    // Posted again: already present, and said so in a new status.
+    let (again, status) = store
+        .add_objects_with_status(c, &account(), batch(0), status_of(2, clock.now()))
+        .await
+        .unwrap();
+    assert!(
+        again
+            .iter()
+            .all(|o| matches!(o, AddOutcome::AlreadyPresent { .. }))
+    );
+    assert_eq!(
+        store.get_status(status.id).await.unwrap().successes[0]
+            .message
+            .as_deref(),
+        Some("already present")
+    );
+
+    // A taken status id: nothing of the batch is stored.
+    let taken = store
+        .add_objects_with_status(c, &account(), batch(10), status_of(1, clock.now()))
+        .await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    assert_eq!(versions_of(store, c, ObjectQuery::default()).await.len(), 3);
+    assert_eq!(
+        store
+            .get_status(Uuid::from_u128(1))
+            .await
+            .unwrap()
+            .total_count,
+        4
+    );
+
+    // An unknown collection: no status either.
+    let missing = store
+        .add_objects_with_status(
+            Uuid::from_u128(404),
+            &account(),
+            batch(20),
+            status_of(3, clock.now()),
+        )
+        .await;
+    assert!(
+        matches!(
+            missing,
+            Err(StoreError::NotFound {
+                what: "collection",
+                ..
+            })
+        ),
+        "{missing:?}"
+    );
+    assert!(matches!(
+        store.get_status(Uuid::from_u128(3)).await,
+        Err(StoreError::NotFound { what: "status", .. })
+    ));
+
+    // At once (a backend may share one transaction among them): the write whose
+    // status id is taken fails alone, the others are stored with their statuses.
+    let writes = (0..4u32).map(|w| {
+        let id = if w == 2 { 1 } else { 100 + u128::from(w) };
+        let at = clock.now();
+        async move {
+            (
+                w,
+                store
+                    .add_objects_with_status(c, &account(), batch(100 + 10 * w), status_of(id, at))
+                    .await,
+            )
+        }
+    });
+    for (w, result) in join_all(writes).await {
+        if w == 2 {
+            assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
+        } else {
+            let (outcomes, status) = result.unwrap();
+            assert_eq!(outcomes.len(), 3);
+            assert_eq!(store.get_status(status.id).await.unwrap(), status);
+        }
+    }
+    assert_eq!(
+        versions_of(store, c, ObjectQuery::default()).await.len(),
+        3 + 3 * 3,
+        "the three good writes, whole"
+    );
 }
 
 /// Accounts: create, list, get, admin flag, password hash, delete.

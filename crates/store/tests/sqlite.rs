@@ -62,6 +62,7 @@ suite!(
     unknown_collection,
     provenance_is_kept,
     statuses,
+    status_saved_with_objects,
     accounts,
     tokens,
     rights,

@@ -163,85 +163,65 @@ pub async fn add(
         .await
         .map_err(|e| TaxiiError::Internal(format!("envelope reading failed: {e}")))??;
 
-    let total = items.len();
     // Valid objects go to the store in one batch; the order of the envelope is
-    // kept in `slots` so the status lists objects as they were sent.
-    let mut valid = Vec::new();
-    let mut slots = Vec::with_capacity(total);
-    for item in items {
-        match item {
-            Item::Valid(object) => {
-                slots.push(Ok(object.id.clone()));
-                valid.push(*object);
-            }
-            Item::Invalid(detail) => slots.push(Err(detail)),
-        }
-    }
-    let n_valid = valid.len();
-    let outcomes: Vec<Result<AddOutcome, Refusal>> = if valid.is_empty() {
-        Vec::new()
-    } else {
-        match partner::view(&state, &who)? {
-            None => {
-                let provenance = Provenance::Account {
-                    name: who.name().to_owned(),
-                };
-                state
-                    .store
-                    .add_objects(collection.id, &provenance, valid)
-                    .await?
-                    .into_iter()
-                    .map(Ok)
-                    .collect()
-            }
-            Some(view) => {
-                view.receive(state.store.as_ref(), collection.id, valid)
-                    .await?
-            }
-        }
-    };
-    if outcomes.len() != n_valid {
-        return Err(TaxiiError::Internal(format!(
-            "the store reported {} outcomes for {n_valid} objects",
-            outcomes.len()
-        )));
-    }
-    let mut outcomes = outcomes.into_iter();
-    let mut successes = Vec::new();
-    let mut failures = Vec::new();
-    for slot in slots {
-        match slot {
-            Ok(id) => match outcomes.next() {
-                Some(Ok(outcome)) => successes.push(StatusDetail {
-                    id,
-                    version: outcome.version().as_str().to_owned(),
-                    message: None,
-                }),
-                Some(Err(refusal)) => failures.push(StatusDetail {
-                    id,
-                    version: refusal.version,
-                    message: Some(refusal.message),
-                }),
-                None => {}
-            },
-            Err(detail) => failures.push(detail),
-        }
-    }
-    let record = store::Status {
+    // kept in the draft so the status lists objects as they were sent.
+    let mut draft = Draft {
         id: uuid::Uuid::new_v4(),
         account: who.name().to_owned(),
         request_timestamp: request_time,
-        total_count: total as u64,
-        successes,
-        failures,
-        pendings: Vec::new(),
+        slots: Vec::with_capacity(items.len()),
     };
-    state.store.create_status(&record).await?;
+    let mut valid = Vec::new();
+    for item in items {
+        match item {
+            Item::Valid(object) => {
+                draft.slots.push(Ok(object.id.clone()));
+                valid.push(*object);
+            }
+            Item::Invalid(detail) => draft.slots.push(Err(detail)),
+        }
+    }
+    let record = match partner::view(&state, &who)? {
+        // The objects and their status are stored in one transaction.
+        None if !valid.is_empty() => {
+            let provenance = Provenance::Account {
+                name: who.name().to_owned(),
+            };
+            let status_of: store::StatusOf = Box::new(move |outcomes: &[AddOutcome]| {
+                draft.status(outcomes.iter().map(|o| Ok(o.version().as_str().to_owned())))
+            });
+            let (_, record) = state
+                .store
+                .add_objects_with_status(collection.id, &provenance, valid, status_of)
+                .await?;
+            record
+        }
+        None => {
+            let record = draft.status(std::iter::empty());
+            state.store.create_status(&record).await?;
+            record
+        }
+        Some(view) => {
+            let outcomes = if valid.is_empty() {
+                Vec::new()
+            } else {
+                view.receive(state.store.as_ref(), collection.id, valid)
+                    .await?
+            };
+            let record = draft.status(
+                outcomes
+                    .into_iter()
+                    .map(|outcome| outcome.map(|o| o.version().as_str().to_owned())),
+            );
+            state.store.create_status(&record).await?;
+            record
+        }
+    };
     tracing::info!(
         collection = %collection.id,
         account = %who.name(),
         status = %record.id,
-        total,
+        total = record.total_count,
         succeeded = record.successes.len(),
         failed = record.failures.len(),
         "objects posted"
@@ -250,6 +230,58 @@ pub async fn add(
         StatusCode::ACCEPTED,
         &status::to_resource(&record),
     ))
+}
+
+/// The status of an Add Objects request before the store has answered: every object of
+/// the envelope in order, by the id of one sent to the store or the failure of one
+/// refused before it.
+struct Draft {
+    id: uuid::Uuid,
+    account: String,
+    request_timestamp: store::Micros,
+    slots: Vec<Result<String, StatusDetail>>,
+}
+
+impl Draft {
+    /// The complete status, given the outcome of each object sent to the store, in
+    /// order: the version it is held at, or why it is a failure. An object the store
+    /// gave no outcome for is a failure that says so (a store keeps one per object).
+    fn status(&self, outcomes: impl IntoIterator<Item = Result<String, Refusal>>) -> store::Status {
+        let mut outcomes = outcomes.into_iter();
+        let mut successes = Vec::new();
+        let mut failures = Vec::new();
+        for slot in &self.slots {
+            match slot {
+                Ok(id) => match outcomes.next() {
+                    Some(Ok(version)) => successes.push(StatusDetail {
+                        id: id.clone(),
+                        version,
+                        message: None,
+                    }),
+                    Some(Err(refusal)) => failures.push(StatusDetail {
+                        id: id.clone(),
+                        version: refusal.version,
+                        message: Some(refusal.message),
+                    }),
+                    None => failures.push(StatusDetail {
+                        id: id.clone(),
+                        version: String::new(),
+                        message: Some("not stored: the store gave no outcome for it".into()),
+                    }),
+                },
+                Err(detail) => failures.push(detail.clone()),
+            }
+        }
+        store::Status {
+            id: self.id,
+            account: self.account.clone(),
+            request_timestamp: self.request_timestamp,
+            total_count: self.slots.len() as u64,
+            successes,
+            failures,
+            pendings: Vec::new(),
+        }
+    }
 }
 
 /// Reads a request body, refusing with 413 one longer than `limit` bytes,
@@ -439,6 +471,55 @@ mod tests {
             panic!()
         };
         assert!(detail.message.as_deref().unwrap().contains("duplicate key"));
+    }
+
+    #[test]
+    fn a_status_lists_objects_as_sent() {
+        let detail = |id: &str, message: Option<&str>| StatusDetail {
+            id: id.into(),
+            version: String::new(),
+            message: message.map(str::to_owned),
+        };
+        let draft = Draft {
+            id: uuid::Uuid::from_u128(1),
+            account: "alice".into(),
+            request_timestamp: store::Micros(5),
+            slots: vec![
+                Ok("a".into()),
+                Err(detail("objects[1]", Some("not JSON"))),
+                Ok("b".into()),
+                Ok("c".into()),
+            ],
+        };
+        let refused = Refusal {
+            version: "v-b".into(),
+            message: "quarantined".into(),
+        };
+        // The store answered for two of the three objects it was given.
+        let status = draft.status([Ok("v-a".to_owned()), Err(refused)]);
+        assert_eq!(status.total_count, 4);
+        assert_eq!(status.successes.len(), 1);
+        assert_eq!(
+            (
+                status.successes[0].id.as_str(),
+                status.successes[0].version.as_str()
+            ),
+            ("a", "v-a")
+        );
+        let failed: Vec<_> = status
+            .failures
+            .iter()
+            .map(|d| (d.id.as_str(), d.version.as_str()))
+            .collect();
+        assert_eq!(failed, [("objects[1]", ""), ("b", "v-b"), ("c", "")]);
+        assert!(
+            status.failures[2]
+                .message
+                .as_deref()
+                .unwrap()
+                .contains("no outcome")
+        );
+        assert!(status.is_complete());
     }
 
     #[test]

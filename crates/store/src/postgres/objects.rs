@@ -15,12 +15,11 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use super::{collections, ledger, nul, sync};
+use super::{collections, ledger, nul};
 use crate::dump::{StoredVersion, tlp_from_text};
 use crate::error::{Result, StoreError};
 use crate::ledger::{Direction, NewLedgerEntry, RULE_LOCAL_DELETE, RULE_RECEIVED, sha256_hex};
 use crate::object::{AddOutcome, ManifestRecord, NewObject, ObjectRecord, Provenance, Version};
-use crate::partner::SyncCursor;
 use crate::query::{DeleteFilter, ObjectQuery, Page, VersionMatch};
 use crate::time::{Clock, Micros};
 
@@ -117,20 +116,19 @@ async fn stored_state(
     Ok(state)
 }
 
-/// Stores a batch in one transaction: the collection's row locked first, what is
-/// stored of the batch's ids read, the new versions inserted in one statement, the
-/// flags of stored versions they supersede cleared; in the same transaction a
-/// `received` ledger entry per version added from a partner, and `cursor` if given.
+/// Stores a batch in `tx` (the caller commits, with what it writes beside the objects:
+/// a sync cursor, a status): the collection's row locked first, what is stored of the
+/// batch's ids read, the new versions inserted in one statement, the flags of stored
+/// versions they supersede cleared, and a `received` ledger entry per version added
+/// from a partner.
 pub async fn add(
-    client: &mut deadpool_postgres::Object,
+    tx: &Transaction<'_>,
     clock: &dyn Clock,
     collection: Uuid,
     provenance: &Provenance,
     objects: Vec<NewObject>,
-    cursor: Option<&SyncCursor>,
 ) -> Result<Vec<AddOutcome>> {
-    let tx = client.transaction().await?;
-    let (seq, mut last) = collections::lock(&tx, collection).await?;
+    let (seq, mut last) = collections::lock(tx, collection).await?;
     let now = clock.now().0;
     let needs_bytes: HashSet<String> = objects
         .iter()
@@ -145,7 +143,7 @@ pub async fn add(
             .into_iter()
             .collect();
         let needs_bytes: HashSet<&str> = needs_bytes.iter().map(String::as_str).collect();
-        stored_state(&tx, seq, &ids, &needs_bytes).await?
+        stored_state(tx, seq, &ids, &needs_bytes).await?
     };
     let mut outcomes = Vec::with_capacity(objects.len());
     let mut rows: Vec<NewRow> = Vec::new();
@@ -207,7 +205,7 @@ pub async fn add(
             provenance: Cow::Borrowed(provenance),
         });
     }
-    insert_rows(&tx, seq, &rows, &state).await?;
+    insert_rows(tx, seq, &rows, &state).await?;
     tx.execute(
         "UPDATE collections SET last_date_added = $1 WHERE seq = $2",
         &[&last, &seq],
@@ -230,12 +228,8 @@ pub async fn add(
                 rule: RULE_RECEIVED.to_owned(),
             })
             .collect();
-        ledger::append_in(&tx, Micros(now), received).await?;
+        ledger::append_in(tx, Micros(now), received).await?;
     }
-    if let Some(cursor) = cursor {
-        sync::set_cursor(&tx, cursor).await?;
-    }
-    tx.commit().await?;
     tracing::debug!(
         %collection,
         added = rows.len(),

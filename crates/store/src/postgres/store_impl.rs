@@ -17,7 +17,7 @@ use crate::ledger::{LedgerEntry, LedgerQuery, NewLedgerEntry};
 use crate::object::{AddOutcome, ManifestRecord, NewObject, ObjectRecord, Provenance, Version};
 use crate::partner::{Channel, SyncCursor, SyncState};
 use crate::query::{DeleteFilter, ObjectQuery, Page};
-use crate::status::Status;
+use crate::status::{Status, StatusOf};
 use crate::time::Micros;
 use crate::{Store, StoreFuture};
 
@@ -60,15 +60,10 @@ impl Store for PostgresStore {
     ) -> StoreFuture<'a, Vec<AddOutcome>> {
         Box::pin(async move {
             let mut client = self.client().await?;
-            let outcomes = objects::add(
-                &mut client,
-                self.clock.as_ref(),
-                collection,
-                provenance,
-                objects,
-                None,
-            )
-            .await?;
+            let tx = client.transaction().await?;
+            let outcomes =
+                objects::add(&tx, self.clock.as_ref(), collection, provenance, objects).await?;
+            tx.commit().await?;
             self.note_added(&outcomes);
             Ok(outcomes)
         })
@@ -83,17 +78,33 @@ impl Store for PostgresStore {
     ) -> StoreFuture<'a, Vec<AddOutcome>> {
         Box::pin(async move {
             let mut client = self.client().await?;
-            let outcomes = objects::add(
-                &mut client,
-                self.clock.as_ref(),
-                collection,
-                provenance,
-                objects,
-                Some(&cursor),
-            )
-            .await?;
+            let tx = client.transaction().await?;
+            let outcomes =
+                objects::add(&tx, self.clock.as_ref(), collection, provenance, objects).await?;
+            sync::set_cursor(&tx, &cursor).await?;
+            tx.commit().await?;
             self.note_added(&outcomes);
             Ok(outcomes)
+        })
+    }
+
+    fn add_objects_with_status<'a>(
+        &'a self,
+        collection: Uuid,
+        provenance: &'a Provenance,
+        objects: Vec<NewObject>,
+        status_of: StatusOf,
+    ) -> StoreFuture<'a, (Vec<AddOutcome>, Status)> {
+        Box::pin(async move {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            let outcomes =
+                objects::add(&tx, self.clock.as_ref(), collection, provenance, objects).await?;
+            let status = status_of(&outcomes);
+            statuses::create(&tx, &status).await?;
+            tx.commit().await?;
+            self.note_added(&outcomes);
+            Ok((outcomes, status))
         })
     }
 

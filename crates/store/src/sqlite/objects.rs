@@ -9,12 +9,11 @@ use stix::markings::Tlp;
 use uuid::Uuid;
 
 use super::object_ids::{self, one_id, one_id_rows};
-use super::{collections, ledger, sync};
+use super::{collections, ledger};
 use crate::dump::tlp_text;
 use crate::error::{Result, StoreError};
 use crate::ledger::{Direction, NewLedgerEntry, RULE_LOCAL_DELETE, RULE_RECEIVED, sha256_hex};
 use crate::object::{AddOutcome, ManifestRecord, NewObject, ObjectRecord, Provenance, Version};
-use crate::partner::SyncCursor;
 use crate::query::{Cursor, DeleteFilter, JoinedPage, ObjectQuery, Page, VersionMatch};
 use crate::time::{Clock, Micros};
 
@@ -218,15 +217,14 @@ impl<'c> Inserter<'c> {
 
 /// Stores a batch inside the caller's IMMEDIATE transaction `tx` (the group commit's,
 /// which takes the write lock up front, so two processes never deadlock upgrading a
-/// read lock). In the same transaction: a `received` ledger entry per version added
-/// from a partner, and `cursor` if given.
+/// read lock), with a `received` ledger entry per version added from a partner. The
+/// caller writes what goes with the batch (a sync cursor, a status) in `tx` too.
 pub fn add(
     tx: &Connection,
     clock: &dyn Clock,
     collection: Uuid,
     provenance: &Provenance,
     objects: &[NewObject],
-    cursor: Option<&SyncCursor>,
 ) -> Result<Vec<AddOutcome>> {
     let detail = provenance.detail();
     let mut received = Vec::new();
@@ -335,9 +333,6 @@ pub fn add(
     )?;
     object_ids::merge_if_due(tx)?;
     ledger::append_in(tx, Micros(now), received)?;
-    if let Some(cursor) = cursor {
-        sync::set_cursor(tx, cursor)?;
-    }
     let added = outcomes
         .iter()
         .filter(|o| matches!(o, AddOutcome::Added { .. }))

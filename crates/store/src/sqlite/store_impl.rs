@@ -15,7 +15,7 @@ use crate::ledger::{LedgerEntry, LedgerQuery, NewLedgerEntry};
 use crate::object::{AddOutcome, ManifestRecord, NewObject, ObjectRecord, Provenance, Version};
 use crate::partner::{Channel, SyncCursor, SyncState};
 use crate::query::{DeleteFilter, JoinedPage, ObjectQuery, Page};
-use crate::status::Status;
+use crate::status::{Status, StatusOf};
 use crate::time::Micros;
 use crate::{Store, StoreFuture};
 
@@ -74,7 +74,7 @@ impl Store for SqliteStore {
     ) -> StoreFuture<'a, Vec<AddOutcome>> {
         let provenance = provenance.clone();
         Box::pin(self.write_grouped(move |tx, clock| {
-            objects::add(tx, clock, collection, &provenance, &objects, None)
+            objects::add(tx, clock, collection, &provenance, &objects)
         }))
     }
 
@@ -87,7 +87,25 @@ impl Store for SqliteStore {
     ) -> StoreFuture<'a, Vec<AddOutcome>> {
         let provenance = provenance.clone();
         Box::pin(self.write_grouped(move |tx, clock| {
-            objects::add(tx, clock, collection, &provenance, &objects, Some(&cursor))
+            let outcomes = objects::add(tx, clock, collection, &provenance, &objects)?;
+            sync::set_cursor(tx, &cursor)?;
+            Ok(outcomes)
+        }))
+    }
+
+    fn add_objects_with_status<'a>(
+        &'a self,
+        collection: Uuid,
+        provenance: &'a Provenance,
+        objects: Vec<NewObject>,
+        status_of: StatusOf,
+    ) -> StoreFuture<'a, (Vec<AddOutcome>, Status)> {
+        let provenance = provenance.clone();
+        Box::pin(self.write_grouped(move |tx, clock| {
+            let outcomes = objects::add(tx, clock, collection, &provenance, &objects)?;
+            let status = status_of(&outcomes);
+            statuses::create(tx, &status)?;
+            Ok((outcomes, status))
         }))
     }
 
