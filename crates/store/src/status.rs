@@ -1,6 +1,6 @@
 //! Status resources (TAXII §4.3): the outcome of one POST, kept readable afterwards.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::{Result, StoreError};
@@ -56,18 +56,24 @@ pub type StatusOf = Box<dyn Fn(&[AddOutcome]) -> Status + Send + Sync>;
 /// The stored form of a status's detail lists, one JSON text every backend keeps whole:
 /// `{"successes":[[id,version,message|null],...],"failures":[...],"pendings":[...]}`.
 pub(crate) fn details_json(status: &Status) -> String {
-    let list = |details: &[StatusDetail]| -> Value {
+    // Serialised from borrowed tuples (a JSON array each), not through a `Value` tree:
+    // this runs in the write transaction of every posted envelope, and building the
+    // tree cost an allocation per string.
+    type Line<'a> = (&'a str, &'a str, Option<&'a str>);
+    fn list(details: &[StatusDetail]) -> Vec<Line<'_>> {
         details
             .iter()
-            .map(|d| json!([d.id, d.version, d.message]))
+            .map(|d| (d.id.as_str(), d.version.as_str(), d.message.as_deref()))
             .collect()
-    };
-    json!({
-        "successes": list(&status.successes),
-        "failures": list(&status.failures),
-        "pendings": list(&status.pendings),
-    })
-    .to_string()
+    }
+    let lists: [(&str, Vec<Line<'_>>); 3] = [
+        ("successes", list(&status.successes)),
+        ("failures", list(&status.failures)),
+        ("pendings", list(&status.pendings)),
+    ];
+    let map: std::collections::BTreeMap<&str, Vec<Line<'_>>> = lists.into_iter().collect();
+    // Strings and tuples of strings always serialise.
+    serde_json::to_string(&map).unwrap_or_default()
 }
 
 /// One list (`key`) of [`details_json`]'s text; malformed text is a [`StoreError::Backend`].
