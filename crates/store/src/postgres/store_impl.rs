@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use deadpool_postgres::Transaction;
 use uuid::Uuid;
 
 use super::{
@@ -59,12 +60,9 @@ impl Store for PostgresStore {
         objects: Vec<NewObject>,
     ) -> StoreFuture<'a, Vec<AddOutcome>> {
         Box::pin(async move {
-            let mut client = self.client().await?;
-            let tx = client.transaction().await?;
-            let outcomes =
-                objects::add(&tx, self.clock.as_ref(), collection, provenance, objects).await?;
-            tx.commit().await?;
-            self.note_added(&outcomes);
+            let (outcomes, ()) = self
+                .add_batch(collection, provenance, objects, async |_, _| Ok(()))
+                .await?;
             Ok(outcomes)
         })
     }
@@ -77,13 +75,11 @@ impl Store for PostgresStore {
         cursor: SyncCursor,
     ) -> StoreFuture<'a, Vec<AddOutcome>> {
         Box::pin(async move {
-            let mut client = self.client().await?;
-            let tx = client.transaction().await?;
-            let outcomes =
-                objects::add(&tx, self.clock.as_ref(), collection, provenance, objects).await?;
-            sync::set_cursor(&tx, &cursor).await?;
-            tx.commit().await?;
-            self.note_added(&outcomes);
+            let (outcomes, ()) = self
+                .add_batch(collection, provenance, objects, async |tx, _| {
+                    sync::set_cursor(tx, &cursor).await
+                })
+                .await?;
             Ok(outcomes)
         })
     }
@@ -95,17 +91,16 @@ impl Store for PostgresStore {
         objects: Vec<NewObject>,
         status_of: StatusOf,
     ) -> StoreFuture<'a, (Vec<AddOutcome>, Status)> {
-        Box::pin(async move {
-            let mut client = self.client().await?;
-            let tx = client.transaction().await?;
-            let outcomes =
-                objects::add(&tx, self.clock.as_ref(), collection, provenance, objects).await?;
-            let status = status_of(&outcomes);
-            statuses::create(&tx, &status).await?;
-            tx.commit().await?;
-            self.note_added(&outcomes);
-            Ok((outcomes, status))
-        })
+        Box::pin(self.add_batch(
+            collection,
+            provenance,
+            objects,
+            async move |tx, outcomes| {
+                let status = status_of(outcomes);
+                statuses::create(tx, &status).await?;
+                Ok(status)
+            },
+        ))
     }
 
     fn objects<'a>(
@@ -387,6 +382,25 @@ impl Store for PostgresStore {
 }
 
 impl PostgresStore {
+    /// Stores a batch of objects and, in the same transaction, what `with` writes
+    /// beside them once their outcomes are known (a sync cursor, a status).
+    async fn add_batch<T>(
+        &self,
+        collection: Uuid,
+        provenance: &Provenance,
+        objects: Vec<NewObject>,
+        with: impl AsyncFnOnce(&Transaction<'_>, &[AddOutcome]) -> crate::Result<T>,
+    ) -> crate::Result<(Vec<AddOutcome>, T)> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let outcomes =
+            objects::add(&tx, self.clock.as_ref(), collection, provenance, objects).await?;
+        let written = with(&tx, &outcomes).await?;
+        tx.commit().await?;
+        self.note_added(&outcomes);
+        Ok((outcomes, written))
+    }
+
     /// Counts the versions a batch added towards the next refresh of the planner's
     /// statistics.
     fn note_added(&self, outcomes: &[AddOutcome]) {
