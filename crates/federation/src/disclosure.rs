@@ -97,7 +97,7 @@ impl Federation {
         let lookup = |id: &str| ends.get(id).cloned();
         // The rules and the signature are CPU work (a signature per version that
         // goes): spread over the cores, off the async threads.
-        let decisions = parallel::blocking(|| {
+        let decisions = store::blocking::in_place(|| {
             parallel::map_chunks(&items, |_, part| {
                 part.iter()
                     .map(|item| egress::decide(self.egress(), partner, item, &lookup))

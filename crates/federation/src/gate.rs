@@ -13,7 +13,6 @@ use crate::disclosure::Outcome;
 use crate::egress::Decision;
 use crate::node::{Federation, FederationError};
 use crate::origin::SignatureCheck;
-use crate::parallel;
 use crate::receipt::Verdict;
 
 impl PartnerGate for Federation {
@@ -63,7 +62,7 @@ impl PartnerGate for Federation {
             let mut receipts = Vec::with_capacity(objects.len());
             let bytes: Vec<&[u8]> = objects.iter().map(|o| o.bytes.as_slice()).collect();
             let verdicts =
-                parallel::blocking(|| self.verdicts(partner, &bytes)).map_err(gate_error)?;
+                store::blocking::in_place(|| self.verdicts(partner, &bytes)).map_err(gate_error)?;
             for (object, verdict) in objects.iter().zip(verdicts) {
                 let receipt = match verdict {
                     Verdict::Accept(check) => Receipt::Accept {

@@ -1,7 +1,7 @@
 //! CPU work on a slice spread over the machine's cores, results in slice order:
 //! what checks a page of received objects (signatures above all) on every core
 //! instead of one. Plain scoped threads: the work is short (a page is tens of
-//! milliseconds); callers in async code go through [`blocking`].
+//! milliseconds); callers in async code go through [`store::blocking::in_place`].
 
 use std::sync::OnceLock;
 
@@ -12,19 +12,6 @@ pub const MIN_CHUNK: usize = 32;
 pub fn cores() -> usize {
     static CORES: OnceLock<usize> = OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
-}
-
-/// Runs CPU work `f` from async code: on a multi-threaded Tokio runtime the worker
-/// thread hands its other tasks over first (`block_in_place`), so they are not held
-/// up; elsewhere (a current-thread runtime, tests, no runtime) `f` just runs.
-pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
-    let multi_thread = tokio::runtime::Handle::try_current()
-        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-    if multi_thread {
-        tokio::task::block_in_place(f)
-    } else {
-        f()
-    }
 }
 
 /// Splits `items` into one contiguous chunk per core (none smaller than

@@ -52,6 +52,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 pub mod account;
+pub mod blocking;
 pub mod collection;
 pub mod copy;
 pub mod dump;

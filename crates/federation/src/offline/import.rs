@@ -336,7 +336,7 @@ impl Federation {
         collection: Uuid,
         quarantine: Option<Uuid>,
     ) -> Result<Vec<Receipt>, ExchangeError> {
-        let parts = parallel::blocking(|| {
+        let parts = store::blocking::in_place(|| {
             parallel::map_chunks(objects, |_, part| {
                 let bytes: Vec<&[u8]> = part.iter().map(|(_, b)| b.as_slice()).collect();
                 let verdicts = self.verdicts_here(partner, &bytes)?;

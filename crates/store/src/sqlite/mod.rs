@@ -1,6 +1,7 @@
 //! The SQLite backend: one file `<data>/passerelle.db` in WAL mode with
 //! `synchronous=FULL`, one writer connection behind a mutex and a small pool of
-//! readers, every call run on tokio's blocking pool.
+//! readers. Writes run on tokio's blocking pool (the group commit's leader may run
+//! others' writes too); reads run in place.
 
 mod accounts;
 mod collections;
@@ -170,21 +171,19 @@ impl SqliteStore {
             .map_err(|_| StoreError::backend("the write was dropped before it finished"))?
     }
 
-    /// Runs `f` with a reader connection on the blocking pool.
+    /// Runs `f` with a reader connection, in place ([`crate::blocking::in_place`]):
+    /// most reads are a few lookups, and a request makes several.
     async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
-            let conn = inner.checkout_reader()?;
+        crate::blocking::in_place(|| {
+            let conn = self.inner.checkout_reader()?;
             let result = f(&conn);
-            inner.checkin_reader(conn);
+            self.inner.checkin_reader(conn);
             result
         })
-        .await
-        .map_err(|e| StoreError::Backend(Box::new(e)))?
     }
 }
 
