@@ -175,8 +175,7 @@ impl SqliteStore {
     /// most reads are a few lookups, and a request makes several.
     async fn read<T, F>(&self, f: F) -> Result<T>
     where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send,
     {
         crate::blocking::in_place(|| {
             let conn = self.inner.checkout_reader()?;

@@ -58,8 +58,7 @@ impl Store for SqliteStore {
     }
 
     fn find_collection<'a>(&'a self, id_or_alias: &'a str) -> StoreFuture<'a, Collection> {
-        let key = id_or_alias.to_owned();
-        Box::pin(self.read(move |conn| collections::find(conn, &key)))
+        Box::pin(self.read(move |conn| collections::find(conn, id_or_alias)))
     }
 
     fn delete_collection(&self, id: Uuid) -> StoreFuture<'_, ()> {
@@ -114,8 +113,7 @@ impl Store for SqliteStore {
         collection: Uuid,
         query: &'a ObjectQuery,
     ) -> StoreFuture<'a, Page<ObjectRecord>> {
-        let query = query.clone();
-        Box::pin(self.read(move |conn| objects::objects(conn, collection, &query)))
+        Box::pin(self.read(move |conn| objects::objects(conn, collection, query)))
     }
 
     fn objects_joined<'a>(
@@ -123,8 +121,7 @@ impl Store for SqliteStore {
         collection: Uuid,
         query: &'a ObjectQuery,
     ) -> StoreFuture<'a, JoinedPage> {
-        let query = query.clone();
-        Box::pin(self.read(move |conn| objects::objects_joined(conn, collection, &query)))
+        Box::pin(self.read(move |conn| objects::objects_joined(conn, collection, query)))
     }
 
     fn manifest<'a>(
@@ -132,8 +129,7 @@ impl Store for SqliteStore {
         collection: Uuid,
         query: &'a ObjectQuery,
     ) -> StoreFuture<'a, Page<ManifestRecord>> {
-        let query = query.clone();
-        Box::pin(self.read(move |conn| objects::manifest(conn, collection, &query)))
+        Box::pin(self.read(move |conn| objects::manifest(conn, collection, query)))
     }
 
     fn delete_object<'a>(
@@ -154,8 +150,7 @@ impl Store for SqliteStore {
         id: &'a str,
         version: &'a Version,
     ) -> StoreFuture<'a, Provenance> {
-        let (id, version) = (id.to_owned(), version.clone());
-        Box::pin(self.read(move |conn| objects::provenance(conn, collection, &id, &version)))
+        Box::pin(self.read(move |conn| objects::provenance(conn, collection, id, version)))
     }
 
     fn append_ledger(
@@ -169,8 +164,7 @@ impl Store for SqliteStore {
     }
 
     fn ledger<'a>(&'a self, query: &'a LedgerQuery) -> StoreFuture<'a, Vec<LedgerEntry>> {
-        let query = query.clone();
-        Box::pin(self.read(move |conn| ledger::list(conn, &query)))
+        Box::pin(self.read(move |conn| ledger::list(conn, query)))
     }
 
     fn ledger_head(&self) -> StoreFuture<'_, Option<LedgerEntry>> {
@@ -183,8 +177,7 @@ impl Store for SqliteStore {
         collection: &'a str,
         direction: Channel,
     ) -> StoreFuture<'a, Option<String>> {
-        let (partner, collection) = (partner.to_owned(), collection.to_owned());
-        Box::pin(self.read(move |conn| sync::cursor(conn, &partner, &collection, direction)))
+        Box::pin(self.read(move |conn| sync::cursor(conn, partner, collection, direction)))
     }
 
     fn set_sync_cursor(&self, cursor: SyncCursor) -> StoreFuture<'_, ()> {
@@ -260,8 +253,7 @@ impl Store for SqliteStore {
     }
 
     fn get_account<'a>(&'a self, name: &'a str) -> StoreFuture<'a, Account> {
-        let name = name.to_owned();
-        Box::pin(self.read(move |conn| accounts::get(conn, &name)))
+        Box::pin(self.read(move |conn| accounts::get(conn, name)))
     }
 
     fn delete_account<'a>(&'a self, name: &'a str) -> StoreFuture<'a, ()> {
@@ -289,8 +281,7 @@ impl Store for SqliteStore {
     }
 
     fn password_hash<'a>(&'a self, name: &'a str) -> StoreFuture<'a, Option<String>> {
-        let name = name.to_owned();
-        Box::pin(self.read(move |conn| accounts::password_hash(conn, &name)))
+        Box::pin(self.read(move |conn| accounts::password_hash(conn, name)))
     }
 
     fn add_token<'a>(&'a self, account: &'a str, token: NewToken) -> StoreFuture<'a, TokenInfo> {
@@ -299,8 +290,7 @@ impl Store for SqliteStore {
     }
 
     fn list_tokens<'a>(&'a self, account: &'a str) -> StoreFuture<'a, Vec<TokenInfo>> {
-        let account = account.to_owned();
-        Box::pin(self.read(move |conn| accounts::list_tokens(conn, &account)))
+        Box::pin(self.read(move |conn| accounts::list_tokens(conn, account)))
     }
 
     fn revoke_token<'a>(&'a self, account: &'a str, name: &'a str) -> StoreFuture<'a, ()> {
@@ -309,8 +299,7 @@ impl Store for SqliteStore {
     }
 
     fn account_by_token<'a>(&'a self, hash: &'a TokenHash) -> StoreFuture<'a, Account> {
-        let hash = *hash;
-        Box::pin(self.read(move |conn| accounts::account_by_token(conn, &hash)))
+        Box::pin(self.read(move |conn| accounts::account_by_token(conn, hash)))
     }
 
     fn set_rights<'a>(
@@ -331,13 +320,11 @@ impl Store for SqliteStore {
     }
 
     fn rights<'a>(&'a self, account: &'a str, collection: Uuid) -> StoreFuture<'a, Rights> {
-        let account = account.to_owned();
-        Box::pin(self.read(move |conn| accounts::rights(conn, &account, collection)))
+        Box::pin(self.read(move |conn| accounts::rights(conn, account, collection)))
     }
 
     fn grants_of_account<'a>(&'a self, account: &'a str) -> StoreFuture<'a, Vec<Grant>> {
-        let account = account.to_owned();
-        Box::pin(self.read(move |conn| accounts::grants_of_account(conn, &account)))
+        Box::pin(self.read(move |conn| accounts::grants_of_account(conn, account)))
     }
 
     fn grants_on_collection(&self, collection: Uuid) -> StoreFuture<'_, Vec<Grant>> {
