@@ -83,7 +83,7 @@ pub use ledger::{
     BreakReason, Direction, LedgerBreak, LedgerEntry, LedgerQuery, LedgerVerifier, NewLedgerEntry,
 };
 pub use object::{AddOutcome, ManifestRecord, NewObject, ObjectRecord, Provenance, Version};
-pub use partner::{Channel, SignatureCheck, SyncCursor, SyncState};
+pub use partner::{Channel, SignatureCheck, SyncCursor, SyncState, SyncStep};
 pub use postgres::PostgresStore;
 pub use query::{Cursor, DeleteFilter, JoinedPage, ObjectQuery, Page, VersionMatch};
 pub use sqlite::SqliteStore;
@@ -142,14 +142,22 @@ pub trait Store: Send + Sync {
         objects: Vec<NewObject>,
     ) -> StoreFuture<'a, Vec<AddOutcome>>;
 
-    /// [`Store::add_objects`], and `cursor` saved in the same transaction: a pulled page
-    /// and the position after it are stored together or not at all.
-    fn add_objects_with_cursor<'a>(
+    /// [`Store::add_objects`] for an exchange with a partner, with that exchange's state
+    /// moved in the same transaction: the versions the batch adds count towards the
+    /// exchange's total of objects (and, when there are any, make now its last success
+    /// and clear its error, as [`Store::record_sync_attempt`] with `Ok` does), and
+    /// `step.cursor`, if given, is saved.
+    ///
+    /// A pulled page and the position after it are stored together or not at all, and
+    /// the total counts exactly the versions stored, whenever the node is stopped: a
+    /// page pulled again after a stop finds its versions already present and counts
+    /// nothing twice.
+    fn add_objects_in_sync<'a>(
         &'a self,
         collection: Uuid,
         provenance: &'a Provenance,
         objects: Vec<NewObject>,
-        cursor: SyncCursor,
+        step: SyncStep,
     ) -> StoreFuture<'a, Vec<AddOutcome>>;
 
     /// [`Store::add_objects`], and the status of the request that posted them, made from
@@ -263,8 +271,12 @@ pub trait Store: Send + Sync {
         direction: Channel,
     ) -> StoreFuture<'a, Option<String>>;
 
-    /// Saves one exchange's cursor, replacing the one it had.
-    fn set_sync_cursor(&self, cursor: SyncCursor) -> StoreFuture<'_, ()>;
+    /// Saves one exchange's cursor, replacing the one it had, and adds `moved` (the
+    /// objects the page it follows moved, such as a pushed page the partner
+    /// acknowledged) to the exchange's total in the same transaction; a `moved` above
+    /// zero makes now its last success and clears its error, as
+    /// [`Store::record_sync_attempt`] with `Ok` does.
+    fn set_sync_cursor(&self, cursor: SyncCursor, moved: u64) -> StoreFuture<'_, ()>;
 
     /// Records an attempt at one exchange, now: `Ok(objects moved)` sets `last_success`,
     /// clears `last_error` and adds to `objects`; `Err(message)` sets `last_error`

@@ -295,6 +295,14 @@ impl AddOutcome {
             | AddOutcome::AlreadyPresent { date_added, .. } => *date_added,
         }
     }
+
+    /// How many of `outcomes` stored a new version.
+    pub fn count_added(outcomes: &[AddOutcome]) -> u64 {
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, AddOutcome::Added { .. }))
+            .count() as u64
+    }
 }
 
 /// One version of an object as listed in a manifest or versions page (TAXII §5.6).

@@ -162,6 +162,46 @@ pub struct SyncCursor {
     pub cursor: String,
 }
 
+/// A batch of objects one exchange with a partner stores (a pulled page, or part of
+/// one; a part of a transfer file), with what it moves in that exchange's state: see
+/// [`Store::add_objects_in_sync`](crate::Store::add_objects_in_sync).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncStep {
+    /// The partner's name.
+    pub partner: String,
+    /// The remote collection id for pull; the local collection id for push and file.
+    pub collection: String,
+    /// Which exchange.
+    pub direction: Channel,
+    /// The position after this batch, saved with it. `None` leaves the saved one: a
+    /// page stored as several batches (one per destination and provenance) moves the
+    /// cursor with its last batch only, so a node stopped between them pulls the page
+    /// again.
+    pub cursor: Option<String>,
+}
+
+impl SyncStep {
+    /// The step that saves `cursor` (its exchange and position) with a batch.
+    pub fn to(cursor: SyncCursor) -> SyncStep {
+        SyncStep {
+            partner: cursor.partner,
+            collection: cursor.collection,
+            direction: cursor.direction,
+            cursor: Some(cursor.cursor),
+        }
+    }
+
+    /// The step of `cursor`'s exchange that leaves its saved position.
+    pub fn within(cursor: &SyncCursor) -> SyncStep {
+        SyncStep {
+            partner: cursor.partner.clone(),
+            collection: cursor.collection.clone(),
+            direction: cursor.direction,
+            cursor: None,
+        }
+    }
+}
+
 /// The state of one exchange with a partner, as listed for operators.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncState {

@@ -20,7 +20,7 @@ use crate::{
     AddOutcome, Channel, Collection, Cursor, DeleteFilter, Direction, Lease, LedgerEntry,
     LedgerQuery, Micros, NewAccount, NewCollection, NewLedgerEntry, NewObject, NewToken,
     ObjectQuery, Provenance, Rights, SignatureCheck, Status, StatusDetail, StatusOf, Store,
-    StoreError, SyncCursor, SyncState, TokenHash, Version, VersionMatch,
+    StoreError, SyncCursor, SyncState, SyncStep, TokenHash, Version, VersionMatch,
 };
 use crate::{Clock, ManualClock};
 
@@ -57,6 +57,7 @@ pub const ALL: &[&str] = &[
     "deleted_entries_from_delete_object",
     "cursor_saved_with_ledger_append",
     "cursor_saved_with_objects",
+    "cursor_saved_with_moved_count",
     "sync_attempts_and_states",
     "leases_exclusive_and_expiring",
     "leases_concurrent",
@@ -2197,48 +2198,62 @@ pub async fn cursor_saved_with_ledger_append(store: &dyn Store, _clock: &ManualC
     );
 }
 
-/// A pulled page and its cursor are stored together or not at all.
-pub async fn cursor_saved_with_objects(store: &dyn Store, _clock: &ManualClock) {
+/// A pulled page, its cursor and its count towards the exchange's total are stored
+/// together or not at all; a page stored as several batches moves the cursor with
+/// the last, and a page stored again counts nothing twice.
+pub async fn cursor_saved_with_objects(store: &dyn Store, clock: &ManualClock) {
     let c = new_collection(store, 1).await;
+    let q = new_collection(store, 2).await;
     let paris = from_partner("paris", Channel::Pull, verified("identity--p"));
-    let saved = || async {
+    let state = || async {
         store
-            .sync_cursor("paris", "remote-collection", Channel::Pull)
+            .sync_states()
             .await
             .unwrap()
+            .into_iter()
+            .find(|s| s.partner == "paris" && s.direction == Channel::Pull)
     };
+    let saved = || async { state().await.and_then(|s| s.cursor) };
+    let total = || async { state().await.map_or(0, |s| s.objects) };
     let out = store
-        .add_objects_with_cursor(
+        .add_objects_in_sync(
             c,
             &paris,
             (0..5).map(|n| indicator(n, &modified(0))).collect(),
-            sync_cursor("page-1"),
+            SyncStep::to(sync_cursor("page-1")),
         )
         .await
         .unwrap();
     assert!(out.iter().all(|o| matches!(o, AddOutcome::Added { .. })));
     assert_eq!(saved().await.as_deref(), Some("page-1"));
+    assert_eq!(total().await, 5);
+    let t1 = clock.now();
+    assert_eq!(state().await.unwrap().last_success, Some(t1));
     assert_eq!(whole_ledger(store).await.len(), 5, "received entries too");
-    // A page already held still moves the cursor on.
+    // A page already held still moves the cursor on, and counts nothing: neither
+    // its total nor its last success moves.
+    clock.advance(10);
     let out = store
-        .add_objects_with_cursor(
+        .add_objects_in_sync(
             c,
             &paris,
             vec![indicator(0, &modified(0))],
-            sync_cursor("page-2"),
+            SyncStep::to(sync_cursor("page-2")),
         )
         .await
         .unwrap();
     assert!(matches!(out[0], AddOutcome::AlreadyPresent { .. }));
     assert_eq!(saved().await.as_deref(), Some("page-2"));
-    // A page that fails leaves the cursor where it was.
+    assert_eq!(total().await, 5);
+    assert_eq!(state().await.unwrap().last_success, Some(t1));
+    // A page that fails leaves the cursor and the total where they were.
     assert!(matches!(
         store
-            .add_objects_with_cursor(
+            .add_objects_in_sync(
                 Uuid::from_u128(404),
                 &paris,
                 vec![indicator(9, &modified(0))],
-                sync_cursor("page-3"),
+                SyncStep::to(sync_cursor("page-3")),
             )
             .await,
         Err(StoreError::NotFound {
@@ -2247,17 +2262,56 @@ pub async fn cursor_saved_with_objects(store: &dyn Store, _clock: &ManualClock) 
         })
     ));
     assert_eq!(saved().await.as_deref(), Some("page-2"));
-    // Any provenance may come with a cursor.
+    assert_eq!(total().await, 5);
+    // A page in two batches (its quarantined objects, then the rest): the first
+    // counts what it adds and leaves the cursor; the second moves it. A node stopped
+    // between them pulls the page again: the first batch is already present and
+    // counts nothing, so the total is exact.
     store
-        .add_objects_with_cursor(
-            c,
-            &account(),
-            vec![indicator(10, &modified(0))],
-            sync_cursor("page-4"),
+        .add_objects_in_sync(
+            q,
+            &paris,
+            vec![indicator(20, &modified(0)), indicator(21, &modified(0))],
+            SyncStep::within(&sync_cursor("page-4")),
         )
         .await
         .unwrap();
+    assert_eq!(saved().await.as_deref(), Some("page-2"));
+    assert_eq!(total().await, 7);
+    for _again in 0..2 {
+        store
+            .add_objects_in_sync(
+                q,
+                &paris,
+                vec![indicator(20, &modified(0)), indicator(21, &modified(0))],
+                SyncStep::within(&sync_cursor("page-4")),
+            )
+            .await
+            .unwrap();
+        store
+            .add_objects_in_sync(
+                c,
+                &paris,
+                vec![indicator(22, &modified(0))],
+                SyncStep::to(sync_cursor("page-4")),
+            )
+            .await
+            .unwrap();
+    }
     assert_eq!(saved().await.as_deref(), Some("page-4"));
+    assert_eq!(total().await, 8);
+    // Any provenance may come with a cursor.
+    store
+        .add_objects_in_sync(
+            c,
+            &account(),
+            vec![indicator(10, &modified(0))],
+            SyncStep::to(sync_cursor("page-5")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(saved().await.as_deref(), Some("page-5"));
+    assert_eq!(total().await, 9);
     assert_eq!(
         store
             .manifest(c, &ObjectQuery::default())
@@ -2265,7 +2319,63 @@ pub async fn cursor_saved_with_objects(store: &dyn Store, _clock: &ManualClock) 
             .unwrap()
             .records
             .len(),
-        6
+        7
+    );
+    // Only this exchange moved.
+    assert_eq!(store.sync_states().await.unwrap().len(), 1);
+}
+
+/// A cursor saved with the objects an acknowledged page moved counts them in the same
+/// transaction; a cursor saved with none leaves the total and the last success.
+pub async fn cursor_saved_with_moved_count(store: &dyn Store, clock: &ManualClock) {
+    let push = |cursor: &str| SyncCursor {
+        direction: Channel::Push,
+        ..sync_cursor(cursor)
+    };
+    let state = || async {
+        store
+            .sync_states()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|s| s.partner == "paris" && s.direction == Channel::Push)
+            .unwrap()
+    };
+    store
+        .record_sync_attempt(
+            "paris",
+            "remote-collection",
+            Channel::Push,
+            Err("down".into()),
+        )
+        .await
+        .unwrap();
+    store.set_sync_cursor(push("10"), 0).await.unwrap();
+    let s = state().await;
+    assert_eq!(s.cursor.as_deref(), Some("10"));
+    assert_eq!((s.objects, s.last_success), (0, None));
+    assert_eq!(s.last_error.as_deref(), Some("down"), "no success yet");
+    clock.advance(10);
+    store.set_sync_cursor(push("20"), 1000).await.unwrap();
+    let t = clock.now();
+    let s = state().await;
+    assert_eq!(s.cursor.as_deref(), Some("20"));
+    assert_eq!(
+        (s.objects, s.last_success, s.last_attempt),
+        (1000, Some(t), Some(t))
+    );
+    assert_eq!(s.last_error, None);
+    clock.advance(10);
+    store.set_sync_cursor(push("30"), 250).await.unwrap();
+    assert_eq!(state().await.objects, 1250);
+    assert_eq!(state().await.cursor.as_deref(), Some("30"));
+    // The pull exchange of the same partner is another state.
+    assert_eq!(
+        store
+            .sync_cursor("paris", "remote-collection", Channel::Pull)
+            .await
+            .unwrap(),
+        None
     );
 }
 
@@ -2306,12 +2416,15 @@ pub async fn sync_attempts_and_states(store: &dyn Store, clock: &ManualClock) {
         }
     );
     store
-        .set_sync_cursor(SyncCursor {
-            partner: "paris".into(),
-            collection: "c1".into(),
-            direction: Channel::Pull,
-            cursor: "after-5".into(),
-        })
+        .set_sync_cursor(
+            SyncCursor {
+                partner: "paris".into(),
+                collection: "c1".into(),
+                direction: Channel::Pull,
+                cursor: "after-5".into(),
+            },
+            0,
+        )
         .await
         .unwrap();
     clock.advance(10);
@@ -2341,12 +2454,15 @@ pub async fn sync_attempts_and_states(store: &dyn Store, clock: &ManualClock) {
     assert_eq!(madrid.last_attempt, Some(t3));
     // Setting a cursor replaces it, and leaves the attempt record.
     store
-        .set_sync_cursor(SyncCursor {
-            partner: "paris".into(),
-            collection: "c1".into(),
-            direction: Channel::Pull,
-            cursor: "after-8".into(),
-        })
+        .set_sync_cursor(
+            SyncCursor {
+                partner: "paris".into(),
+                collection: "c1".into(),
+                direction: Channel::Pull,
+                cursor: "after-8".into(),
+            },
+            0,
+        )
         .await
         .unwrap();
     let state = paris_pull(&store.sync_states().await.unwrap());
@@ -2722,11 +2838,11 @@ pub async fn persisted_write(store: &dyn Store, _clock: &ManualClock) {
         .await
         .unwrap();
     store
-        .add_objects_with_cursor(
+        .add_objects_in_sync(
             c,
             &from_partner("paris", Channel::Push, verified("identity--p")),
             vec![indicator(200, &modified(1))],
-            sync_cursor("after-200"),
+            SyncStep::to(sync_cursor("after-200")),
         )
         .await
         .unwrap();
@@ -2932,16 +3048,16 @@ pub async fn fill_node(store: &dyn Store, clock: &ManualClock) -> FilledNode {
         }
     }
     store
-        .add_objects_with_cursor(
+        .add_objects_in_sync(
             INTEL,
             &from_partner("madrid", Channel::Pull, verified("identity--m")),
             vec![indicator(200, &modified(1)), indicator(201, &modified(1))],
-            SyncCursor {
+            SyncStep::to(SyncCursor {
                 partner: "madrid".into(),
                 collection: "remote-intel".into(),
                 direction: Channel::Pull,
                 cursor: "next-after-201".into(),
-            },
+            }),
         )
         .await
         .unwrap();
@@ -3896,12 +4012,15 @@ pub async fn keys_with_a_nul_find_nothing(store: &dyn Store, _clock: &ManualCloc
     };
     store.set_rights("alice", c, read).await.unwrap();
     store
-        .set_sync_cursor(SyncCursor {
-            partner: "paris".into(),
-            collection: "c1".into(),
-            direction: Channel::Pull,
-            cursor: "after-1".into(),
-        })
+        .set_sync_cursor(
+            SyncCursor {
+                partner: "paris".into(),
+                collection: "c1".into(),
+                direction: Channel::Pull,
+                cursor: "after-1".into(),
+            },
+            0,
+        )
         .await
         .unwrap();
     let ttl = Duration::from_secs(15);
@@ -4234,12 +4353,15 @@ pub async fn text_with_a_nul_is_stored_or_refused(store: &dyn Store, clock: &Man
     // Sync state and leases.
     let stored = stored_or_refused(
         store
-            .set_sync_cursor(SyncCursor {
-                partner: "paris\0".into(),
-                collection: "c1".into(),
-                direction: Channel::Pull,
-                cursor: "after-1".into(),
-            })
+            .set_sync_cursor(
+                SyncCursor {
+                    partner: "paris\0".into(),
+                    collection: "c1".into(),
+                    direction: Channel::Pull,
+                    cursor: "after-1".into(),
+                },
+                0,
+            )
             .await,
         "sync partner",
     );
@@ -4250,12 +4372,15 @@ pub async fn text_with_a_nul_is_stored_or_refused(store: &dyn Store, clock: &Man
     assert_eq!(saved.is_some(), stored);
     let stored = stored_or_refused(
         store
-            .set_sync_cursor(SyncCursor {
-                partner: "madrid".into(),
-                collection: "c1".into(),
-                direction: Channel::Pull,
-                cursor: "after\0-1".into(),
-            })
+            .set_sync_cursor(
+                SyncCursor {
+                    partner: "madrid".into(),
+                    collection: "c1".into(),
+                    direction: Channel::Pull,
+                    cursor: "after\0-1".into(),
+                },
+                0,
+            )
             .await,
         "sync cursor",
     );

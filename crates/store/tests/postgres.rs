@@ -19,7 +19,7 @@ use store::postgres::testing::TempDatabase;
 use store::testsuite::{self, ALL};
 use store::{
     Channel, Cursor, LedgerQuery, ManualClock, NewCollection, ObjectQuery, PostgresStore,
-    Provenance, SignatureCheck, SqliteStore, Store, StoreError, SyncCursor, VersionMatch,
+    Provenance, SignatureCheck, SqliteStore, Store, StoreError, SyncCursor, SyncStep, VersionMatch,
 };
 
 async fn connect(db: &TempDatabase, clock: &ManualClock) -> Arc<dyn Store> {
@@ -106,6 +106,7 @@ suite!(
     deleted_entries_from_delete_object,
     cursor_saved_with_ledger_append,
     cursor_saved_with_objects,
+    cursor_saved_with_moved_count,
     sync_attempts_and_states,
     leases_exclusive_and_expiring,
     leases_concurrent,
@@ -395,7 +396,7 @@ async fn objects_entries_and_cursor_are_one_transaction() {
         .await
         .unwrap();
         let result = store
-            .add_objects_with_cursor(c, &paris, vec![object.clone()], cursor("one"))
+            .add_objects_in_sync(c, &paris, vec![object.clone()], SyncStep::to(cursor("one")))
             .await;
         assert!(matches!(result, Err(StoreError::Backend(_))), "{table}");
         assert_eq!(state().await, (0, 0, None), "{table}");
@@ -404,7 +405,7 @@ async fn objects_entries_and_cursor_are_one_transaction() {
             .unwrap();
     }
     store
-        .add_objects_with_cursor(c, &paris, vec![object.clone()], cursor("one"))
+        .add_objects_in_sync(c, &paris, vec![object.clone()], SyncStep::to(cursor("one")))
         .await
         .unwrap();
     assert_eq!(state().await, (1, 1, Some("one".into())));

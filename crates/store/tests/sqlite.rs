@@ -76,6 +76,7 @@ suite!(
     deleted_entries_from_delete_object,
     cursor_saved_with_ledger_append,
     cursor_saved_with_objects,
+    cursor_saved_with_moved_count,
     sync_attempts_and_states,
     leases_exclusive_and_expiring,
     leases_concurrent,

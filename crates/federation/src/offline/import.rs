@@ -23,7 +23,7 @@ use std::path::Path;
 use ed25519_dalek::{Digest as _, Sha512};
 use stix::bundle::ReaderLimits;
 use stix::{Diagnostic, Severity};
-use store::{AddOutcome, Channel, Collection, NewObject, Provenance, SyncCursor};
+use store::{AddOutcome, Channel, Collection, NewObject, Provenance, SyncCursor, SyncStep};
 use uuid::Uuid;
 
 use super::state::{INBOUND_STATE, InboundState};
@@ -122,8 +122,9 @@ impl Federation {
     ) -> Result<ImportSummary, ExchangeError> {
         self.partner(partner)?;
         let result = self.import_from(partner, path, options).await;
+        // Its batches counted what they added, each in its own transaction.
         let outcome = match &result {
-            Ok(summary) => Ok(summary.added),
+            Ok(_) => Ok(0),
             Err(error) => Err(error.to_string()),
         };
         if let Err(error) = self
@@ -203,7 +204,8 @@ impl Federation {
                     self.receive_batch(partner, &objects, summary.collection.id, quarantine_id)?;
                 objects.clear();
                 sort(received, &mut pending, &mut summary);
-                self.store_groups(&mut pending, None, &mut summary).await?;
+                self.store_groups(&mut pending, &state.cursor(partner), false, &mut summary)
+                    .await?;
             }
         }
         if in_batch > 0 {
@@ -219,7 +221,7 @@ impl Federation {
             self.receive_batch(partner, &objects, summary.collection.id, quarantine_id)?;
         sort(received, &mut pending, &mut summary);
         state.insert(summary.header.sequence);
-        self.store_groups(&mut pending, Some(state.cursor(partner)), &mut summary)
+        self.store_groups(&mut pending, &state.cursor(partner), true, &mut summary)
             .await?;
         tracing::info!(
             partner,
@@ -440,35 +442,30 @@ impl Federation {
         }
     }
 
-    /// Stores what is pending, one call per group; `cursor`, if given, is saved in the
-    /// last call's transaction (or alone when nothing is pending).
+    /// Stores what is pending, one call per group, each adding what it stores to the
+    /// total of `cursor`'s exchange in its own transaction; with `save_cursor`, the
+    /// cursor is saved in the last call's transaction (or alone when nothing is
+    /// pending).
     async fn store_groups(
         &self,
         pending: &mut Vec<Group>,
-        mut cursor: Option<SyncCursor>,
+        cursor: &SyncCursor,
+        save_cursor: bool,
         summary: &mut ImportSummary,
     ) -> Result<(), ExchangeError> {
         let groups = std::mem::take(pending);
         let last = groups.len().saturating_sub(1);
+        let stored_any = !groups.is_empty();
         for (i, group) in groups.into_iter().enumerate() {
-            let outcomes = match cursor.take() {
-                Some(cursor) if i == last => {
-                    self.store()
-                        .add_objects_with_cursor(
-                            group.collection,
-                            &group.provenance,
-                            group.objects,
-                            cursor,
-                        )
-                        .await?
-                }
-                other => {
-                    cursor = other;
-                    self.store()
-                        .add_objects(group.collection, &group.provenance, group.objects)
-                        .await?
-                }
+            let step = if save_cursor && i == last {
+                SyncStep::to(cursor.clone())
+            } else {
+                SyncStep::within(cursor)
             };
+            let outcomes = self
+                .store()
+                .add_objects_in_sync(group.collection, &group.provenance, group.objects, step)
+                .await?;
             for outcome in outcomes {
                 match outcome {
                     AddOutcome::Added { .. } => summary.added += 1,
@@ -476,8 +473,8 @@ impl Federation {
                 }
             }
         }
-        if let Some(cursor) = cursor {
-            self.store().set_sync_cursor(cursor).await?;
+        if save_cursor && !stored_any {
+            self.store().set_sync_cursor(cursor.clone(), 0).await?;
         }
         Ok(())
     }

@@ -20,7 +20,10 @@
 //!   lease expires.
 //!
 //! Every attempt at an exchange is recorded with `Store::record_sync_attempt`,
-//! which is what `passerelle sync --status` shows.
+//! which is what `passerelle sync --status` shows. The objects a page moves count
+//! towards the exchange's total in the transaction that saves the page's position
+//! (`Store::add_objects_in_sync` for pull, `Store::set_sync_cursor` for push), so
+//! the total stays exact whenever a node is stopped.
 
 pub mod backoff;
 pub mod credentials;
@@ -572,25 +575,8 @@ impl Syncer {
         exchanges
     }
 
-    /// Records a page committed (pull) or acknowledged (push) that moved objects, so
-    /// the totals and the last success follow a long exchange as it goes (and
-    /// count what a node stopped in the middle had already stored).
-    async fn progress(&self, partner: &str, collection: &str, direction: Channel, moved: u64) {
-        if moved == 0 {
-            return;
-        }
-        if let Err(error) = self
-            .federation
-            .store()
-            .record_sync_attempt(partner, collection, direction, Ok(moved))
-            .await
-        {
-            tracing::warn!(%partner, %error, "cannot record sync progress");
-        }
-    }
-
-    /// Records the end of the attempt (its pages recorded their objects as they
-    /// were committed) and logs it.
+    /// Records the end of the attempt (its pages counted their objects with their
+    /// positions) and logs it.
     async fn finish(&self, report: &mut ExchangeReport, result: Result<(), SyncError>) {
         report.error = result.err();
         let moved = report.counts.moved();

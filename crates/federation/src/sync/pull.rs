@@ -10,14 +10,16 @@
 //! A page's objects can land in two collections (the `into` collection and the
 //! quarantine) and carry different signature checks, so they are stored in groups
 //! of one collection and one provenance; the position goes with the last group.
-//! If the node stops between two groups, the page is read again on restart and
-//! the groups already stored are "already present": nothing is lost or doubled.
+//! Each group adds the versions it stored to the exchange's total in its own
+//! transaction (`Store::add_objects_in_sync`). If the node stops between two groups,
+//! the page is read again on restart and the groups already stored are "already
+//! present": nothing is lost, stored twice or counted twice.
 //! The same holds when the cycle's lease is lost: the pull stops before storing
 //! the next page, and whoever takes over reads it again.
 
 use std::sync::Arc;
 
-use store::{AddOutcome, Channel, NewObject, Provenance, SyncCursor};
+use store::{AddOutcome, Channel, NewObject, Provenance, SyncCursor, SyncStep};
 use taxii::client::{ClientError, Filters, ObjectPages, ObjectsPage, Position, TaxiiClient};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -88,7 +90,6 @@ pub(super) async fn pull(
         lease.map_or(Ok(()), PartnerLease::check)?;
         counts.pages += 1;
         counts.received += page.objects.len() as u64;
-        let moved_before = counts.moved();
         let (groups, rejections) = check_page(federation, name, page.objects).await?;
         for rejection in rejections {
             counts.rejected += 1;
@@ -119,20 +120,16 @@ pub(super) async fn pull(
                     }
                 },
             };
-            let outcomes = if i + 1 == n_groups {
-                store
-                    .add_objects_with_cursor(
-                        collection,
-                        &group.provenance,
-                        group.objects,
-                        cursor.clone(),
-                    )
-                    .await?
+            // The cursor moves with the page's last batch; each batch counts what it
+            // adds towards the exchange's total in its own transaction.
+            let step = if i + 1 == n_groups {
+                SyncStep::to(cursor.clone())
             } else {
-                store
-                    .add_objects(collection, &group.provenance, group.objects)
-                    .await?
+                SyncStep::within(&cursor)
             };
+            let outcomes = store
+                .add_objects_in_sync(collection, &group.provenance, group.objects, step)
+                .await?;
             for outcome in outcomes {
                 match (outcome, group.target) {
                     (AddOutcome::Added { .. }, Target::Into) => counts.added += 1,
@@ -142,17 +139,9 @@ pub(super) async fn pull(
             }
         }
         if n_groups == 0 && position != saved_position {
-            store.set_sync_cursor(cursor).await?;
+            store.set_sync_cursor(cursor, 0).await?;
         }
         saved_position = position;
-        syncer
-            .progress(
-                name,
-                &entry.remote,
-                Channel::Pull,
-                counts.moved() - moved_before,
-            )
-            .await;
     }
     Ok(())
 }

@@ -152,18 +152,19 @@ pub(super) async fn push(
             return Err(error);
         }
         counts.pages += 1;
+        // The position and the page's count towards the total, in one transaction.
         store
-            .set_sync_cursor(store::SyncCursor {
-                partner: name.to_owned(),
-                collection: key.clone(),
-                direction: Channel::Push,
-                cursor: page.last.0.to_string(),
-            })
+            .set_sync_cursor(
+                store::SyncCursor {
+                    partner: name.to_owned(),
+                    collection: key.clone(),
+                    direction: Channel::Push,
+                    cursor: page.last.0.to_string(),
+                },
+                counts.moved() - moved_before,
+            )
             .await?;
         after = Some(page.last);
-        syncer
-            .progress(name, &key, Channel::Push, counts.moved() - moved_before)
-            .await;
         page = match next? {
             Some(next) => next,
             None => return Ok(()),

@@ -137,12 +137,15 @@ async fn forget_positions(federation: &Federation, only: Option<&str>) -> anyhow
         }
         for (collection, direction) in cursors {
             store
-                .set_sync_cursor(store::SyncCursor {
-                    partner: partner.name.clone(),
-                    collection,
-                    direction,
-                    cursor: String::new(),
-                })
+                .set_sync_cursor(
+                    store::SyncCursor {
+                        partner: partner.name.clone(),
+                        collection,
+                        direction,
+                        cursor: String::new(),
+                    },
+                    0,
+                )
                 .await?;
         }
     }

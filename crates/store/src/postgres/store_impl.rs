@@ -16,7 +16,7 @@ use crate::health::IntegrityReport;
 use crate::lease::Lease;
 use crate::ledger::{LedgerEntry, LedgerQuery, NewLedgerEntry};
 use crate::object::{AddOutcome, ManifestRecord, NewObject, ObjectRecord, Provenance, Version};
-use crate::partner::{Channel, SyncCursor, SyncState};
+use crate::partner::{Channel, SyncCursor, SyncState, SyncStep};
 use crate::query::{DeleteFilter, ObjectQuery, Page};
 use crate::status::{Status, StatusOf};
 use crate::time::Micros;
@@ -67,17 +67,18 @@ impl Store for PostgresStore {
         })
     }
 
-    fn add_objects_with_cursor<'a>(
+    fn add_objects_in_sync<'a>(
         &'a self,
         collection: Uuid,
         provenance: &'a Provenance,
         objects: Vec<NewObject>,
-        cursor: SyncCursor,
+        step: SyncStep,
     ) -> StoreFuture<'a, Vec<AddOutcome>> {
         Box::pin(async move {
             let (outcomes, ()) = self
-                .add_batch(collection, provenance, objects, async |tx, _| {
-                    sync::set_cursor(tx, &cursor).await
+                .add_batch(collection, provenance, objects, async |tx, outcomes| {
+                    let added = AddOutcome::count_added(outcomes);
+                    sync::advance(tx, self.clock.now(), &step, added).await
                 })
                 .await?;
             Ok(outcomes)
@@ -172,8 +173,14 @@ impl Store for PostgresStore {
         })
     }
 
-    fn set_sync_cursor(&self, cursor: SyncCursor) -> StoreFuture<'_, ()> {
-        Box::pin(async move { sync::set_cursor(&self.client().await?, &cursor).await })
+    fn set_sync_cursor(&self, cursor: SyncCursor, moved: u64) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            sync::advance(&tx, self.clock.now(), &SyncStep::to(cursor), moved).await?;
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     fn record_sync_attempt<'a>(
@@ -404,10 +411,7 @@ impl PostgresStore {
     /// Counts the versions a batch added towards the next refresh of the planner's
     /// statistics.
     fn note_added(&self, outcomes: &[AddOutcome]) {
-        let added = outcomes
-            .iter()
-            .filter(|o| matches!(o, AddOutcome::Added { .. }))
-            .count();
-        self.statistics.added(&self.pool, added as u64);
+        self.statistics
+            .added(&self.pool, AddOutcome::count_added(outcomes));
     }
 }

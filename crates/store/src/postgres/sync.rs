@@ -5,7 +5,7 @@ use deadpool_postgres::GenericClient;
 
 use super::{nul, to_i64, to_u64};
 use crate::error::{Result, StoreError};
-use crate::partner::{Channel, SyncCursor, SyncState};
+use crate::partner::{Channel, SyncCursor, SyncState, SyncStep};
 use crate::time::Micros;
 
 /// The saved cursor of one exchange, if any.
@@ -39,6 +39,23 @@ pub async fn cursor(
 
 /// Saves a cursor, inside whatever transaction `client` is in.
 pub async fn set_cursor(client: &impl GenericClient, cursor: &SyncCursor) -> Result<()> {
+    save_cursor(
+        client,
+        &cursor.partner,
+        &cursor.collection,
+        cursor.direction,
+        &cursor.cursor,
+    )
+    .await
+}
+
+async fn save_cursor(
+    client: &impl GenericClient,
+    partner: &str,
+    collection: &str,
+    direction: Channel,
+    cursor: &str,
+) -> Result<()> {
     let stmt = client
         .prepare_cached(
             "INSERT INTO sync_state (partner, collection, direction, cursor) \
@@ -50,13 +67,46 @@ pub async fn set_cursor(client: &impl GenericClient, cursor: &SyncCursor) -> Res
         .execute(
             &stmt,
             &[
-                &nul::stored("sync partner", &cursor.partner)?,
-                &nul::stored("sync collection", &cursor.collection)?,
-                &cursor.direction.as_str(),
-                &nul::stored("sync cursor", &cursor.cursor)?,
+                &nul::stored("sync partner", partner)?,
+                &nul::stored("sync collection", collection)?,
+                &direction.as_str(),
+                &nul::stored("sync cursor", cursor)?,
             ],
         )
         .await?;
+    Ok(())
+}
+
+/// Moves an exchange by one step inside whatever transaction `client` is in: saves
+/// the step's cursor if it has one, and records `moved` objects as a success at `now`
+/// if there are any.
+pub async fn advance(
+    client: &impl GenericClient,
+    now: Micros,
+    step: &SyncStep,
+    moved: u64,
+) -> Result<()> {
+    if let Some(cursor) = &step.cursor {
+        save_cursor(
+            client,
+            &step.partner,
+            &step.collection,
+            step.direction,
+            cursor,
+        )
+        .await?;
+    }
+    if moved > 0 {
+        record_attempt(
+            client,
+            now,
+            &step.partner,
+            &step.collection,
+            step.direction,
+            &Ok(moved),
+        )
+        .await?;
+    }
     Ok(())
 }
 

@@ -242,7 +242,7 @@ mod tests {
     use crate::ledger::{BreakReason, LedgerBreak, NewLedgerEntry, sha256_hex, verify};
     use crate::{
         Channel, Direction, LedgerQuery, ManualClock, Micros, Provenance, SignatureCheck,
-        SqliteStore, Store, StoreError, SyncCursor,
+        SqliteStore, Store, StoreError, SyncCursor, SyncStep,
     };
 
     fn entry(n: u32) -> NewLedgerEntry {
@@ -456,14 +456,24 @@ mod tests {
             ))
             .unwrap();
             let result = store
-                .add_objects_with_cursor(collection, &paris, vec![object(1)], cursor("one"))
+                .add_objects_in_sync(
+                    collection,
+                    &paris,
+                    vec![object(1)],
+                    SyncStep::to(cursor("one")),
+                )
                 .await;
             assert!(matches!(result, Err(StoreError::Backend(_))), "{table}");
             assert_eq!(state(store.clone()).await, (0, 0, None), "{table}");
             raw.execute_batch("DROP TRIGGER refuse;").unwrap();
         }
         store
-            .add_objects_with_cursor(collection, &paris, vec![object(1)], cursor("one"))
+            .add_objects_in_sync(
+                collection,
+                &paris,
+                vec![object(1)],
+                SyncStep::to(cursor("one")),
+            )
             .await
             .unwrap();
         assert_eq!(state(store.clone()).await, (1, 1, Some("one".into())));

@@ -333,14 +333,11 @@ pub fn add(
     )?;
     object_ids::merge_if_due(tx)?;
     ledger::append_in(tx, Micros(now), received)?;
-    let added = outcomes
-        .iter()
-        .filter(|o| matches!(o, AddOutcome::Added { .. }))
-        .count();
+    let added = AddOutcome::count_added(&outcomes);
     tracing::debug!(
         %collection,
         added,
-        already_present = outcomes.len() - added,
+        already_present = outcomes.len() as u64 - added,
         "stored object batch"
     );
     Ok(outcomes)

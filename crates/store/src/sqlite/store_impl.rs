@@ -13,7 +13,7 @@ use crate::health::IntegrityReport;
 use crate::lease::Lease;
 use crate::ledger::{LedgerEntry, LedgerQuery, NewLedgerEntry};
 use crate::object::{AddOutcome, ManifestRecord, NewObject, ObjectRecord, Provenance, Version};
-use crate::partner::{Channel, SyncCursor, SyncState};
+use crate::partner::{Channel, SyncCursor, SyncState, SyncStep};
 use crate::query::{DeleteFilter, JoinedPage, ObjectQuery, Page};
 use crate::status::{Status, StatusOf};
 use crate::time::Micros;
@@ -77,17 +77,17 @@ impl Store for SqliteStore {
         }))
     }
 
-    fn add_objects_with_cursor<'a>(
+    fn add_objects_in_sync<'a>(
         &'a self,
         collection: Uuid,
         provenance: &'a Provenance,
         objects: Vec<NewObject>,
-        cursor: SyncCursor,
+        step: SyncStep,
     ) -> StoreFuture<'a, Vec<AddOutcome>> {
         let provenance = provenance.clone();
         Box::pin(self.write_grouped(move |tx, clock| {
             let outcomes = objects::add(tx, clock, collection, &provenance, &objects)?;
-            sync::set_cursor(tx, &cursor)?;
+            sync::advance(tx, clock.now(), &step, AddOutcome::count_added(&outcomes))?;
             Ok(outcomes)
         }))
     }
@@ -180,8 +180,13 @@ impl Store for SqliteStore {
         Box::pin(self.read(move |conn| sync::cursor(conn, partner, collection, direction)))
     }
 
-    fn set_sync_cursor(&self, cursor: SyncCursor) -> StoreFuture<'_, ()> {
-        Box::pin(self.write(move |conn, _| sync::set_cursor(conn, &cursor)))
+    fn set_sync_cursor(&self, cursor: SyncCursor, moved: u64) -> StoreFuture<'_, ()> {
+        Box::pin(self.write(move |conn, clock| {
+            let tx = conn.transaction()?;
+            sync::advance(&tx, clock.now(), &SyncStep::to(cursor), moved)?;
+            tx.commit()?;
+            Ok(())
+        }))
     }
 
     fn record_sync_attempt<'a>(

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Result, StoreError};
-use crate::partner::{Channel, SyncCursor, SyncState};
+use crate::partner::{Channel, SyncCursor, SyncState, SyncStep};
 use crate::time::Micros;
 
 /// The saved cursor of one exchange, if any.
@@ -28,17 +28,54 @@ pub fn cursor(
 
 /// Saves a cursor, inside whatever transaction `conn` is in.
 pub fn set_cursor(conn: &Connection, cursor: &SyncCursor) -> Result<()> {
+    save_cursor(
+        conn,
+        &cursor.partner,
+        &cursor.collection,
+        cursor.direction,
+        &cursor.cursor,
+    )
+}
+
+fn save_cursor(
+    conn: &Connection,
+    partner: &str,
+    collection: &str,
+    direction: Channel,
+    cursor: &str,
+) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO sync_state (partner, collection, direction, cursor) \
          VALUES (?1, ?2, ?3, ?4) \
          ON CONFLICT (partner, collection, direction) DO UPDATE SET cursor = excluded.cursor",
     )?
-    .execute(params![
-        cursor.partner,
-        cursor.collection,
-        cursor.direction.as_str(),
-        cursor.cursor
-    ])?;
+    .execute(params![partner, collection, direction.as_str(), cursor])?;
+    Ok(())
+}
+
+/// Moves an exchange by one step inside whatever transaction `conn` is in: saves the
+/// step's cursor if it has one, and records `moved` objects as a success at `now` if
+/// there are any.
+pub fn advance(conn: &Connection, now: Micros, step: &SyncStep, moved: u64) -> Result<()> {
+    if let Some(cursor) = &step.cursor {
+        save_cursor(
+            conn,
+            &step.partner,
+            &step.collection,
+            step.direction,
+            cursor,
+        )?;
+    }
+    if moved > 0 {
+        record_attempt(
+            conn,
+            now,
+            &step.partner,
+            &step.collection,
+            step.direction,
+            &Ok(moved),
+        )?;
+    }
     Ok(())
 }
 
