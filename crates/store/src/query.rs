@@ -196,11 +196,15 @@ impl<T> Page<T> {
 /// bytes in `date_added` order, separated by commas. What TAXII Get Objects serves an
 /// account that sees a collection whole; a backend can write it as it reads rows,
 /// without a record per object ([`Store::objects_joined`](crate::Store::objects_joined)).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+///
+/// The buffer keeps [`JoinedPage::HEAD_ROOM`] bytes free before the objects, so the
+/// server writes the envelope around them ([`JoinedPage::wrap`]) without copying the
+/// page, the largest thing it sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JoinedPage {
-    /// The objects' bytes joined by `,`.
-    pub objects: Vec<u8>,
-    /// How many objects `objects` holds.
+    /// `HEAD_ROOM` bytes kept free, then the objects' bytes joined by `,`.
+    buffer: Vec<u8>,
+    /// How many objects the page holds.
     pub count: usize,
     /// Whether more records match after this page.
     pub more: bool,
@@ -212,36 +216,112 @@ pub struct JoinedPage {
     pub last_added: Option<Micros>,
 }
 
+impl Default for JoinedPage {
+    fn default() -> Self {
+        JoinedPage {
+            buffer: vec![0; Self::HEAD_ROOM],
+            count: 0,
+            more: false,
+            next: None,
+            first_added: None,
+            last_added: None,
+        }
+    }
+}
+
 impl JoinedPage {
+    /// Bytes kept free before the objects: room for an envelope's head
+    /// (`{"more":true,"next":"…","objects":[`, with a `next` of a few dozen bytes).
+    pub const HEAD_ROOM: usize = 96;
+
+    /// Most the page reserves ahead from an estimate ([`JoinedPage::expect`]); past
+    /// that it grows as objects come.
+    const MAX_RESERVE: usize = 32 << 20;
+
     /// The joined form of a page of records.
     pub fn from_page(page: Page<crate::ObjectRecord>) -> JoinedPage {
         let mut joined = JoinedPage {
-            objects: Vec::with_capacity(page.records.iter().map(|r| r.bytes.len() + 1).sum()),
-            count: 0,
             more: page.more,
             next: page.next,
             first_added: page.first_added,
             last_added: page.last_added,
+            ..JoinedPage::default()
         };
+        joined
+            .buffer
+            .reserve(page.records.iter().map(|r| r.bytes.len() + 1).sum());
         for record in &page.records {
             joined.push(&record.bytes);
         }
         joined
     }
 
+    /// The objects' bytes joined by `,`.
+    pub fn objects(&self) -> &[u8] {
+        &self.buffer[Self::HEAD_ROOM..]
+    }
+
+    /// Reserves room for `count` more objects of about `size` bytes each (at most
+    /// `MAX_RESERVE` bytes), so a page read row by row is not copied each time its
+    /// buffer grows. Nothing happens if that much memory cannot be had.
+    pub fn expect(&mut self, count: usize, size: usize) {
+        let bytes = count
+            .saturating_mul(size.saturating_add(1))
+            .min(Self::MAX_RESERVE);
+        let _ = self.buffer.try_reserve(bytes);
+    }
+
     /// Appends one object's bytes.
     pub fn push(&mut self, bytes: &[u8]) {
         if self.count > 0 {
-            self.objects.push(b',');
+            self.buffer.push(b',');
         }
-        self.objects.extend_from_slice(bytes);
+        self.buffer.extend_from_slice(bytes);
         self.count += 1;
+    }
+
+    /// The objects between `head` and `tail`, as a buffer and the offset in it where
+    /// they start: `head` is written into the room kept before the objects, so the
+    /// page is not copied (unless `head` is longer than [`JoinedPage::HEAD_ROOM`]).
+    pub fn wrap(self, head: &[u8], tail: &[u8]) -> (Vec<u8>, usize) {
+        let mut buffer = self.buffer;
+        let start = match Self::HEAD_ROOM.checked_sub(head.len()) {
+            Some(start) => {
+                buffer[start..Self::HEAD_ROOM].copy_from_slice(head);
+                start
+            }
+            None => {
+                buffer.splice(..Self::HEAD_ROOM, head.iter().copied());
+                0
+            }
+        };
+        buffer.extend_from_slice(tail);
+        (buffer, start)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wrapped_page_is_head_objects_tail() {
+        let mut page = JoinedPage::default();
+        page.expect(2, 3);
+        page.push(b"{1}");
+        page.push(b"{22}");
+        assert_eq!(page.objects(), b"{1},{22}");
+        let (buffer, start) = page.clone().wrap(b"[", b"]");
+        assert_eq!(&buffer[start..], b"[{1},{22}]");
+        assert_eq!(start, JoinedPage::HEAD_ROOM - 1, "written in the room kept");
+        // A head longer than the room still wraps the page, by copying it.
+        let long = vec![b'h'; JoinedPage::HEAD_ROOM + 5];
+        let (buffer, start) = page.wrap(&long, b"t");
+        assert_eq!(start, 0);
+        assert_eq!(buffer, [long, b"{1},{22}t".to_vec()].concat());
+        let (buffer, start) = JoinedPage::default().wrap(b"{", b"}");
+        assert_eq!(&buffer[start..], b"{}");
+    }
 
     #[test]
     fn cursor_round_trip() {

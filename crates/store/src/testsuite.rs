@@ -1566,7 +1566,7 @@ pub async fn objects_joined_matches_objects(store: &dyn Store, _clock: &ManualCl
                 let joined = store.objects_joined(c, &query).await.unwrap();
                 assert_eq!(joined, JoinedPage::from_page(page.clone()), "{query:?}");
                 let expected: Vec<&[u8]> = page.records.iter().map(|r| &r.bytes[..]).collect();
-                assert_eq!(joined.objects, expected.join(&b","[..]), "{query:?}");
+                assert_eq!(joined.objects(), expected.join(&b","[..]), "{query:?}");
                 assert_eq!(joined.count, page.records.len());
                 pages += 1;
                 match joined.next {

@@ -29,7 +29,7 @@ use crate::filters::{self, Endpoint};
 use crate::media::{self, Accepts};
 use crate::pages;
 use crate::partner::{self, Reach, Refusal, Use};
-use crate::resources::write_joined_envelope;
+use crate::resources::joined_envelope;
 use crate::state::AppState;
 use crate::status;
 
@@ -46,7 +46,7 @@ pub async fn list(
     let (collection, _) = auth::collection_for(&state, &who, &collection, Need::Read).await?;
     let query = pages::object_query(&state, &filters)?;
     let page = objects_page(&state, &who, collection.id, query, Reach::List).await?;
-    Ok(envelope_response(&page))
+    Ok(envelope_response(page))
 }
 
 /// `GET {api-root}/collections/{id}/objects/{object-id}/`.
@@ -72,7 +72,7 @@ pub async fn get(
             filters::quoted(&object_id)
         )));
     }
-    Ok(envelope_response(&page))
+    Ok(envelope_response(page))
 }
 
 /// The page of objects `query` selects, as `who` may be served it: as stored for
@@ -96,10 +96,9 @@ async fn objects_page(
 
 /// A page of objects as an envelope: stored bytes spliced in, `more`, `next`
 /// and the `X-TAXII-Date-Added-*` headers.
-fn envelope_response(page: &JoinedPage) -> Response {
-    let next = page.next.as_ref().map(|c| c.encode());
-    let body = write_joined_envelope(page.more, next.as_deref(), &page.objects);
-    pages::page_response(body, page.first_added, page.last_added)
+fn envelope_response(page: JoinedPage) -> Response {
+    let (first, last) = (page.first_added, page.last_added);
+    pages::page_response(joined_envelope(page), first, last)
 }
 
 /// `DELETE {api-root}/collections/{id}/objects/{object-id}/`: removes the

@@ -2,6 +2,7 @@
 //! response: the `next` cursor, the `X-TAXII-Date-Added-First/-Last` headers
 //! (§3.2) and the TAXII media type on every body.
 
+use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -72,7 +73,11 @@ fn timestamp_header(micros: Micros) -> HeaderValue {
 
 /// A 200 response with a TAXII body and, when the page has records, the
 /// date-added headers.
-pub fn page_response(body: Vec<u8>, first: Option<Micros>, last: Option<Micros>) -> Response {
+pub fn page_response(
+    body: impl Into<Body>,
+    first: Option<Micros>,
+    last: Option<Micros>,
+) -> Response {
     let mut response = taxii_body(StatusCode::OK, body);
     let headers = response.headers_mut();
     if let Some(first) = first {
@@ -85,8 +90,8 @@ pub fn page_response(body: Vec<u8>, first: Option<Micros>, last: Option<Micros>)
 }
 
 /// A response whose body is already TAXII JSON.
-pub fn taxii_body(status: StatusCode, body: Vec<u8>) -> Response {
-    let mut response = (status, body).into_response();
+pub fn taxii_body(status: StatusCode, body: impl Into<Body>) -> Response {
+    let mut response = (status, body.into()).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(TAXII_MEDIA_TYPE),

@@ -5,8 +5,10 @@
 //! written (§2: "empty lists are prohibited"); `more` is written only when true,
 //! so an empty result is the empty object the specification asks for.
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use stix::Timestamp;
+use store::JoinedPage;
 
 /// The TAXII 2.1 media type, with its version parameter, sent on every response.
 pub const TAXII_MEDIA_TYPE: &str = "application/taxii+json;version=2.1";
@@ -234,13 +236,14 @@ pub fn write_envelope<'a>(
     })
 }
 
-/// [`write_envelope`] around objects already joined by commas (a
-/// [`store::JoinedPage`]'s `objects`), copied once into the body.
-pub fn write_joined_envelope(more: bool, next: Option<&str>, joined: &[u8]) -> Vec<u8> {
-    let capacity = joined.len() + next.map_or(0, str::len) + 64;
-    envelope(more, next, !joined.is_empty(), capacity, |out| {
-        out.extend_from_slice(joined);
-    })
+/// [`write_envelope`] around a page of objects already joined by commas, written
+/// around them where they lie ([`JoinedPage::wrap`]): the page is not copied.
+pub fn joined_envelope(page: JoinedPage) -> Bytes {
+    let next = page.next.as_ref().map(|c| c.encode());
+    let has_objects = page.count > 0;
+    let head = envelope_head(page.more, next.as_deref(), has_objects, 0);
+    let (buffer, start) = page.wrap(&head, envelope_tail(has_objects));
+    Bytes::from(buffer).slice(start..)
 }
 
 /// An envelope: `more`, `next` and, when there are objects, the array
@@ -252,7 +255,18 @@ fn envelope(
     capacity: usize,
     write_objects: impl FnOnce(&mut Vec<u8>),
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(capacity);
+    let mut out = envelope_head(more, next, has_objects, capacity);
+    if has_objects {
+        write_objects(&mut out);
+    }
+    out.extend_from_slice(envelope_tail(has_objects));
+    out
+}
+
+/// An envelope up to its first object: `{`, `more`, `next` and, when there are
+/// objects, the opening of their array.
+fn envelope_head(more: bool, next: Option<&str>, has_objects: bool, capacity: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(capacity.max(64));
     out.push(b'{');
     let mut first_key = true;
     if more {
@@ -274,11 +288,13 @@ fn envelope(
             out.push(b',');
         }
         out.extend_from_slice(b"\"objects\":[");
-        write_objects(&mut out);
-        out.push(b']');
     }
-    out.push(b'}');
     out
+}
+
+/// What closes an envelope [`envelope_head`] opened.
+fn envelope_tail(has_objects: bool) -> &'static [u8] {
+    if has_objects { b"]}" } else { b"}" }
 }
 
 /// A TAXII timestamp (§2): UTC with exactly microsecond precision, from
@@ -326,12 +342,20 @@ mod tests {
     #[test]
     fn joined_envelope_is_the_envelope_of_the_objects() {
         let (a, b) = (&br#"{"id":"a"}"#[..], &br#"{"id":"b"}"#[..]);
-        for (more, next) in [(false, None), (true, Some("n\"1"))] {
+        let cursor = store::Cursor {
+            after: store::Micros(1_714_564_800_123_456),
+        };
+        for (more, next) in [(false, None), (true, Some(cursor))] {
             for objects in [vec![], vec![a], vec![a, b]] {
-                let joined = objects.join(&b","[..]);
+                let mut page = JoinedPage::default();
+                (page.more, page.next) = (more, next);
+                for object in &objects {
+                    page.push(object);
+                }
+                let encoded = next.map(|c| c.encode());
                 assert_eq!(
-                    write_joined_envelope(more, next, &joined),
-                    write_envelope(more, next, objects.iter().copied()),
+                    joined_envelope(page),
+                    write_envelope(more, encoded.as_deref(), objects.iter().copied()),
                 );
             }
         }

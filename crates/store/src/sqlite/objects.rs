@@ -547,7 +547,11 @@ pub fn objects_joined(
             page.next = page.last_added.map(|after| Cursor { after });
             break;
         }
-        page.push(row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?);
+        let bytes = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+        if page.count == 0 {
+            page.expect(query.limit, bytes.len() + bytes.len() / 4);
+        }
+        page.push(bytes);
         page.first_added.get_or_insert(date_added);
         page.last_added = Some(date_added);
     }
