@@ -1,8 +1,14 @@
 # Helpers the benchmark scripts share; sourced, not run.
-# log MESSAGE..., value KEY FILE, ratio A B, int N, median VALUES...,
+# client_malloc, log MESSAGE..., value KEY FILE, ratio A B, int N, median VALUES...,
 # wait_for_line FILE PATTERN PID, peak_rss_mb PID, psql_admin SQL (on "$pg_server").
 
 log() { echo "bench: $*" >&2; }
+# The glibc malloc settings of the load generator (`GLIBC_TUNABLES="$client_malloc"
+# "$tool" ...`). It stands for clients on other machines, yet shares this machine's two
+# cores with the server: by default glibc gave each page's buffers back to the kernel
+# and faulted them in again for the next page (40,000 page faults per walk of 300,000
+# objects, a quarter of the client's CPU), time the server did not get.
+client_malloc="glibc.malloc.mmap_threshold=67108864:glibc.malloc.trim_threshold=268435456"
 # value KEY FILE: the value of a `key value` line.
 value() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
 # ratio A B: A/B with two decimals.

@@ -80,9 +80,9 @@ for backend in $backends; do
         base="$(sed -n 's|.*serving TAXII 2.1 at \(http[^ ]*\)/taxii2/.*|\1|p' "$out")"
         export TAXII_AUTHORIZATION="Bearer $token"
         log "$backend: $size objects: Get An Object x $samples"
-        "$tool" by-id --root "$base/api" --collection "$collection" --objects "$size" --seed 1 --samples "$samples" > "$node/byid-$size"
+        GLIBC_TUNABLES="$client_malloc" "$tool" by-id --root "$base/api" --collection "$collection" --objects "$size" --seed 1 --samples "$samples" > "$node/byid-$size"
         log "$backend: $size objects: paging"
-        "$tool" page --root "$base/api" --collection "$collection" > "$node/page-$size"
+        GLIBC_TUNABLES="$client_malloc" "$tool" page --root "$base/api" --collection "$collection" > "$node/page-$size"
         [[ "$(value objects "$node/page-$size")" == "$size" ]] \
             || { log "paging read $(value objects "$node/page-$size") objects, expected $size"; exit 1; }
         kill -TERM "$server_pid"

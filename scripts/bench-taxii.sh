@@ -107,7 +107,7 @@ export TAXII_AUTHORIZATION="Bearer $token"
 
 run_tool() { # OUT ARGS...: runs taxii-bench, keeps its `key value` lines in OUT
     local out="$1"; shift
-    "$tool" "$@" > "$out" || { log "taxii-bench $* failed"; exit 1; }
+    GLIBC_TUNABLES="$client_malloc" "$tool" "$@" > "$out" || { log "taxii-bench $* failed"; exit 1; }
 }
 
 log "passerelle: $small objects (small collection)"
