@@ -246,8 +246,11 @@ pub trait Store: Send + Sync {
 
     /// Appends entries to the ledger in one transaction, in order, chained after the
     /// last entry read under the write lock; saves `cursor` in the same transaction if
-    /// given. Returns the entries as stored. [`StoreError::Invalid`] if an entry fails
-    /// [`NewLedgerEntry::check`] (nothing is appended then).
+    /// given, and counts the `disclosed` entries towards that exchange's total (what it
+    /// moved: a transfer file's objects, recorded with the file's state), as
+    /// [`Store::set_sync_cursor`] does. Returns the entries as stored.
+    /// [`StoreError::Invalid`] if an entry fails [`NewLedgerEntry::check`] (nothing is
+    /// appended then).
     fn append_ledger(
         &self,
         entries: Vec<NewLedgerEntry>,

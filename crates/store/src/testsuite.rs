@@ -2148,8 +2148,8 @@ fn sync_cursor(cursor: &str) -> SyncCursor {
     }
 }
 
-/// A cursor given with ledger entries is saved with them, or (when they are refused)
-/// not at all.
+/// A cursor given with ledger entries is saved with them, and the disclosures counted
+/// towards its exchange's total, or (when they are refused) neither.
 pub async fn cursor_saved_with_ledger_append(store: &dyn Store, _clock: &ManualClock) {
     let c = Uuid::from_u128(0xc011);
     let saved = || async {
@@ -2158,12 +2158,25 @@ pub async fn cursor_saved_with_ledger_append(store: &dyn Store, _clock: &ManualC
             .await
             .unwrap()
     };
+    let total = || async {
+        store
+            .sync_states()
+            .await
+            .unwrap()
+            .iter()
+            .find(|s| s.partner == "paris" && s.direction == Channel::Pull)
+            .map_or(0, |s| s.objects)
+    };
     assert_eq!(saved().await, None);
     store
-        .append_ledger(vec![disclosed(c, "paris", 1)], Some(sync_cursor("one")))
+        .append_ledger(
+            vec![disclosed(c, "paris", 1), disclosed(c, "paris", 3)],
+            Some(sync_cursor("one")),
+        )
         .await
         .unwrap();
     assert_eq!(saved().await.as_deref(), Some("one"));
+    assert_eq!(total().await, 2, "the disclosures count");
     let bad = NewLedgerEntry {
         bytes_sha256: "not a hash".into(),
         ..disclosed(c, "paris", 2)
@@ -2182,12 +2195,20 @@ pub async fn cursor_saved_with_ledger_append(store: &dyn Store, _clock: &ManualC
         Some("one"),
         "refused with its entries"
     );
-    assert_eq!(whole_ledger(store).await.len(), 1);
+    assert_eq!(whole_ledger(store).await.len(), 2);
+    assert_eq!(total().await, 2, "nothing counted for entries refused");
     store
         .append_ledger(vec![], Some(sync_cursor("three")))
         .await
         .unwrap();
     assert_eq!(saved().await.as_deref(), Some("three"));
+    assert_eq!(total().await, 2);
+    // Without a cursor, entries count towards no exchange.
+    store
+        .append_ledger(vec![disclosed(c, "paris", 4)], None)
+        .await
+        .unwrap();
+    assert_eq!(total().await, 2);
     // Another exchange of the same partner has its own cursor.
     assert_eq!(
         store

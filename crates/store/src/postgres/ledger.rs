@@ -8,8 +8,8 @@ use tokio_postgres::types::ToSql;
 
 use super::{LEDGER_LOCK, nul, sync};
 use crate::error::{Result, StoreError};
-use crate::ledger::{LedgerEntry, LedgerQuery, NewLedgerEntry};
-use crate::partner::SyncCursor;
+use crate::ledger::{Direction, LedgerEntry, LedgerQuery, NewLedgerEntry};
+use crate::partner::{SyncCursor, SyncStep};
 use crate::time::{Clock, Micros};
 
 const COLUMNS: &str = "seq, time, direction, partner, channel, collection, object_id, version, \
@@ -172,7 +172,7 @@ pub async fn restore(
     Ok(())
 }
 
-/// Appends `entries` and saves `cursor` in one transaction.
+/// Appends `entries` and saves `cursor`, counting the disclosures towards its exchange, in one transaction.
 pub async fn append(
     client: &mut deadpool_postgres::Object,
     clock: &dyn Clock,
@@ -184,9 +184,14 @@ pub async fn append(
         entry.check()?;
     }
     let tx = client.transaction().await?;
-    let appended = append_in(&tx, clock.now(), entries).await?;
+    let now = clock.now();
+    let disclosed = entries
+        .iter()
+        .filter(|e| e.direction == Direction::Disclosed)
+        .count() as u64;
+    let appended = append_in(&tx, now, entries).await?;
     if let Some(cursor) = cursor {
-        sync::set_cursor(&tx, cursor).await?;
+        sync::advance(&tx, now, &SyncStep::to(cursor.clone()), disclosed).await?;
     }
     tx.commit().await?;
     Ok(appended)

@@ -5,7 +5,7 @@ use deadpool_postgres::GenericClient;
 
 use super::{nul, to_i64, to_u64};
 use crate::error::{Result, StoreError};
-use crate::partner::{Channel, SyncCursor, SyncState, SyncStep};
+use crate::partner::{Channel, SyncState, SyncStep};
 use crate::time::Micros;
 
 /// The saved cursor of one exchange, if any.
@@ -37,18 +37,7 @@ pub async fn cursor(
     }
 }
 
-/// Saves a cursor, inside whatever transaction `client` is in.
-pub async fn set_cursor(client: &impl GenericClient, cursor: &SyncCursor) -> Result<()> {
-    save_cursor(
-        client,
-        &cursor.partner,
-        &cursor.collection,
-        cursor.direction,
-        &cursor.cursor,
-    )
-    .await
-}
-
+/// Saves a cursor, inside whatever transaction the connection is in.
 async fn save_cursor(
     client: &impl GenericClient,
     partner: &str,

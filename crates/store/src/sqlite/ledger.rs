@@ -6,8 +6,8 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params, 
 
 use super::sync;
 use crate::error::{Result, StoreError};
-use crate::ledger::{LedgerEntry, LedgerQuery, NewLedgerEntry};
-use crate::partner::SyncCursor;
+use crate::ledger::{Direction, LedgerEntry, LedgerQuery, NewLedgerEntry};
+use crate::partner::{SyncCursor, SyncStep};
 use crate::time::{Clock, Micros};
 
 const COLUMNS: &str = "seq, time, direction, partner, channel, collection, object_id, version, \
@@ -168,7 +168,7 @@ pub fn restore(conn: &mut Connection, entries: Vec<LedgerEntry>) -> Result<()> {
     Ok(())
 }
 
-/// Appends `entries` and saves `cursor` in one IMMEDIATE transaction.
+/// Appends `entries` and saves `cursor`, counting the disclosures towards its exchange, in one IMMEDIATE transaction.
 pub fn append(
     conn: &mut Connection,
     clock: &dyn Clock,
@@ -180,9 +180,14 @@ pub fn append(
         entry.check()?;
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let appended = append_in(&tx, clock.now(), entries)?;
+    let now = clock.now();
+    let disclosed = entries
+        .iter()
+        .filter(|e| e.direction == Direction::Disclosed)
+        .count() as u64;
+    let appended = append_in(&tx, now, entries)?;
     if let Some(cursor) = cursor {
-        sync::set_cursor(&tx, cursor)?;
+        sync::advance(&tx, now, &SyncStep::to(cursor.clone()), disclosed)?;
     }
     tx.commit()?;
     Ok(appended)

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Result, StoreError};
-use crate::partner::{Channel, SyncCursor, SyncState, SyncStep};
+use crate::partner::{Channel, SyncState, SyncStep};
 use crate::time::Micros;
 
 /// The saved cursor of one exchange, if any.
@@ -26,17 +26,7 @@ pub fn cursor(
         .flatten())
 }
 
-/// Saves a cursor, inside whatever transaction `conn` is in.
-pub fn set_cursor(conn: &Connection, cursor: &SyncCursor) -> Result<()> {
-    save_cursor(
-        conn,
-        &cursor.partner,
-        &cursor.collection,
-        cursor.direction,
-        &cursor.cursor,
-    )
-}
-
+/// Saves a cursor, inside whatever transaction the connection is in.
 fn save_cursor(
     conn: &Connection,
     partner: &str,
