@@ -98,6 +98,15 @@ pub struct NewLedgerEntry {
 }
 
 impl NewLedgerEntry {
+    /// How many of `entries` record a disclosure: what an exchange that appends them
+    /// with its cursor moved.
+    pub fn count_disclosed(entries: &[NewLedgerEntry]) -> u64 {
+        entries
+            .iter()
+            .filter(|e| e.direction == Direction::Disclosed)
+            .count() as u64
+    }
+
     /// Checks what every backend refuses the same way, with [`StoreError::Invalid`]
     /// naming the object and the field.
     pub fn check(&self) -> Result<()> {

@@ -8,7 +8,7 @@ use tokio_postgres::types::ToSql;
 
 use super::{LEDGER_LOCK, nul, sync};
 use crate::error::{Result, StoreError};
-use crate::ledger::{Direction, LedgerEntry, LedgerQuery, NewLedgerEntry};
+use crate::ledger::{LedgerEntry, LedgerQuery, NewLedgerEntry};
 use crate::partner::{SyncCursor, SyncStep};
 use crate::time::{Clock, Micros};
 
@@ -172,7 +172,8 @@ pub async fn restore(
     Ok(())
 }
 
-/// Appends `entries` and saves `cursor`, counting the disclosures towards its exchange, in one transaction.
+/// Appends `entries` and saves `cursor`, counting the disclosures towards its
+/// exchange, in one transaction.
 pub async fn append(
     client: &mut deadpool_postgres::Object,
     clock: &dyn Clock,
@@ -185,10 +186,7 @@ pub async fn append(
     }
     let tx = client.transaction().await?;
     let now = clock.now();
-    let disclosed = entries
-        .iter()
-        .filter(|e| e.direction == Direction::Disclosed)
-        .count() as u64;
+    let disclosed = NewLedgerEntry::count_disclosed(&entries);
     let appended = append_in(&tx, now, entries).await?;
     if let Some(cursor) = cursor {
         sync::advance(&tx, now, &SyncStep::to(cursor.clone()), disclosed).await?;

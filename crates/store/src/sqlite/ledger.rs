@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params, 
 
 use super::sync;
 use crate::error::{Result, StoreError};
-use crate::ledger::{Direction, LedgerEntry, LedgerQuery, NewLedgerEntry};
+use crate::ledger::{LedgerEntry, LedgerQuery, NewLedgerEntry};
 use crate::partner::{SyncCursor, SyncStep};
 use crate::time::{Clock, Micros};
 
@@ -168,7 +168,8 @@ pub fn restore(conn: &mut Connection, entries: Vec<LedgerEntry>) -> Result<()> {
     Ok(())
 }
 
-/// Appends `entries` and saves `cursor`, counting the disclosures towards its exchange, in one IMMEDIATE transaction.
+/// Appends `entries` and saves `cursor`, counting the disclosures towards its
+/// exchange, in one IMMEDIATE transaction.
 pub fn append(
     conn: &mut Connection,
     clock: &dyn Clock,
@@ -181,10 +182,7 @@ pub fn append(
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = clock.now();
-    let disclosed = entries
-        .iter()
-        .filter(|e| e.direction == Direction::Disclosed)
-        .count() as u64;
+    let disclosed = NewLedgerEntry::count_disclosed(&entries);
     let appended = append_in(&tx, now, entries)?;
     if let Some(cursor) = cursor {
         sync::advance(&tx, now, &SyncStep::to(cursor.clone()), disclosed)?;
