@@ -234,7 +234,7 @@ impl JoinedPage {
     /// (`{"more":true,"next":"…","objects":[`, with a `next` of a few dozen bytes).
     pub const HEAD_ROOM: usize = 96;
 
-    /// Most the page reserves ahead from an estimate ([`JoinedPage::expect`]); past
+    /// Most the page reserves ahead from an estimate ([`JoinedPage::reserve_objects`]); past
     /// that it grows as objects come.
     const MAX_RESERVE: usize = 32 << 20;
 
@@ -264,7 +264,7 @@ impl JoinedPage {
     /// Reserves room for `count` more objects of about `size` bytes each (at most
     /// `MAX_RESERVE` bytes), so a page read row by row is not copied each time its
     /// buffer grows. Nothing happens if that much memory cannot be had.
-    pub fn expect(&mut self, count: usize, size: usize) {
+    pub fn reserve_objects(&mut self, count: usize, size: usize) {
         let bytes = count
             .saturating_mul(size.saturating_add(1))
             .min(Self::MAX_RESERVE);
@@ -307,7 +307,7 @@ mod tests {
     #[test]
     fn a_wrapped_page_is_head_objects_tail() {
         let mut page = JoinedPage::default();
-        page.expect(2, 3);
+        page.reserve_objects(2, 3);
         page.push(b"{1}");
         page.push(b"{22}");
         assert_eq!(page.objects(), b"{1},{22}");

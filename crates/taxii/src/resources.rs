@@ -241,7 +241,12 @@ pub fn write_envelope<'a>(
 pub fn joined_envelope(page: JoinedPage) -> Bytes {
     let next = page.next.as_ref().map(|c| c.encode());
     let has_objects = page.count > 0;
-    let head = envelope_head(page.more, next.as_deref(), has_objects, 0);
+    let head = envelope_head(
+        page.more,
+        next.as_deref(),
+        has_objects,
+        JoinedPage::HEAD_ROOM,
+    );
     let (buffer, start) = page.wrap(&head, envelope_tail(has_objects));
     Bytes::from(buffer).slice(start..)
 }
@@ -266,7 +271,7 @@ fn envelope(
 /// An envelope up to its first object: `{`, `more`, `next` and, when there are
 /// objects, the opening of their array.
 fn envelope_head(more: bool, next: Option<&str>, has_objects: bool, capacity: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(capacity.max(64));
+    let mut out = Vec::with_capacity(capacity);
     out.push(b'{');
     let mut first_key = true;
     if more {

@@ -549,7 +549,7 @@ pub fn objects_joined(
         }
         let bytes = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
         if page.count == 0 {
-            page.expect(query.limit, bytes.len() + bytes.len() / 4);
+            page.reserve_objects(query.limit, bytes.len() + bytes.len() / 4);
         }
         page.push(bytes);
         page.first_added.get_or_insert(date_added);
