@@ -4,25 +4,6 @@ use std::fmt;
 
 use uuid::Uuid;
 
-const INVALID_HEX: u8 = 0xff;
-
-/// The value of each hex digit, `INVALID_HEX` for other bytes.
-static HEX_VALUES: [u8; 256] = {
-    let mut table = [INVALID_HEX; 256];
-    let mut i = 0;
-    while i < 10 {
-        table[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 6 {
-        table[b'a' as usize + i] = 10 + i as u8;
-        table[b'A' as usize + i] = 10 + i as u8;
-        i += 1;
-    }
-    table
-};
-
 /// A syntactically valid STIX identifier, borrowed from its source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Identifier<'a> {
@@ -53,34 +34,16 @@ impl<'a> Identifier<'a> {
     /// written hyphenated and be of the RFC 4122 variant. Upper-case hex digits are
     /// accepted, as RFC 4122 and the STIX JSON schemas accept them.
     pub fn parse(s: &'a str) -> Result<Identifier<'a>, IdentifierError> {
-        // Types may not contain "--", so the first separator is the one.
-        let split = s.find("--").ok_or(IdentifierError::Form)?;
-        let (object_type, rest) = (&s[..split], &s[split + 2..]);
+        let (object_type, rest) = split(s).ok_or(IdentifierError::Form)?;
         if object_type.is_empty() {
             return Err(IdentifierError::Form);
         }
-        let b = rest.as_bytes();
-        if b.len() != 36 {
+        // 36 bytes is the hyphenated form only (the uuid crate also reads the simple,
+        // braced and URN forms, which have other lengths).
+        if rest.len() != 36 {
             return Err(IdentifierError::Uuid);
         }
-        // One pass that checks the hyphenated form and decodes the bytes.
-        let mut bytes = [0u8; 16];
-        let mut nibble = 0usize;
-        for (i, &c) in b.iter().enumerate() {
-            if matches!(i, 8 | 13 | 18 | 23) {
-                if c != b'-' {
-                    return Err(IdentifierError::Uuid);
-                }
-                continue;
-            }
-            let value = HEX_VALUES[usize::from(c)];
-            if value == INVALID_HEX {
-                return Err(IdentifierError::Uuid);
-            }
-            bytes[nibble / 2] |= value << (4 * (1 - nibble % 2));
-            nibble += 1;
-        }
-        let uuid = Uuid::from_bytes(bytes);
+        let uuid = Uuid::try_parse_ascii(rest.as_bytes()).map_err(|_| IdentifierError::Uuid)?;
         if uuid.get_variant() != uuid::Variant::RFC4122 {
             return Err(IdentifierError::Variant);
         }
@@ -101,7 +64,16 @@ impl fmt::Display for Identifier<'_> {
 
 /// The object type of an identifier-shaped string, without checking the UUID.
 pub fn type_of(id: &str) -> Option<&str> {
-    id.find("--").map(|i| &id[..i])
+    split(id).map(|(object_type, _)| object_type)
+}
+
+/// The parts before and after the first `--`. Types may not contain "--", so the first
+/// separator is the one. A byte scan: ids are short, and `str::find` sets up a
+/// substring searcher per call, which cost more than the rest of the parse.
+fn split(id: &str) -> Option<(&str, &str)> {
+    let at = id.as_bytes().windows(2).position(|pair| pair == b"--")?;
+    // `-` is ASCII, so both sides of it are on character boundaries.
+    Some((id.get(..at)?, id.get(at + 2..)?))
 }
 
 #[cfg(test)]

@@ -136,9 +136,9 @@ impl Timestamp {
     }
 }
 
-impl fmt::Display for Timestamp {
-    /// Writes the instant back as `YYYY-MM-DDTHH:mm:ss.sssZ` with at least millisecond precision.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Timestamp {
+    /// The civil date and time of the instant: (year, month, day, hour, minute, second).
+    fn civil(&self) -> (i64, i64, i64, i64, i64, i64) {
         let days = self.seconds.div_euclid(86_400);
         let secs = self.seconds.rem_euclid(86_400);
         // Inverse of days_from_civil.
@@ -151,16 +151,47 @@ impl fmt::Display for Timestamp {
         let day = doy - (153 * mp + 2) / 5 + 1;
         let month = if mp < 10 { mp + 3 } else { mp - 9 };
         let year = yoe + era * 400 + i64::from(month <= 2);
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-            secs / 3600,
-            secs % 3600 / 60,
-            secs % 60
-        )?;
+        (year, month, day, secs / 3600, secs % 3600 / 60, secs % 60)
+    }
+}
+
+/// Writes `value` as `out.len()` decimal digits, zero-padded (the caller keeps it in range).
+fn put_digits(out: &mut [u8], mut value: u64) {
+    for slot in out.iter_mut().rev() {
+        *slot = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// Writes the instant back as `YYYY-MM-DDTHH:mm:ss.sssZ` with at least millisecond precision.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (year, month, day, hour, minute, second) = self.civil();
         let digits = usize::from(self.fraction_digits.clamp(3, 9));
-        let frac = format!("{:09}", self.nanos);
-        write!(f, ".{}Z", &frac[..digits])
+        let Ok(year4 @ 0..=9999) = u64::try_from(year) else {
+            // Only a timestamp built from raw seconds, never a parsed one, gets here;
+            // the digit writer below is for the four-digit years every STIX text has.
+            let frac = format!("{:09}", self.nanos);
+            return write!(
+                f,
+                "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{}Z",
+                &frac[..digits]
+            );
+        };
+        // Written by hand: this runs twice per stored version, and the formatting
+        // machinery cost more than parsing and validating the rest of a timestamp.
+        let mut text = *b"0000-00-00T00:00:00.000000000Z";
+        put_digits(&mut text[0..4], year4);
+        put_digits(&mut text[5..7], month as u64);
+        put_digits(&mut text[8..10], day as u64);
+        put_digits(&mut text[11..13], hour as u64);
+        put_digits(&mut text[14..16], minute as u64);
+        put_digits(&mut text[17..19], second as u64);
+        put_digits(&mut text[20..29], u64::from(self.nanos.min(999_999_999)));
+        let end = 20 + digits;
+        text[end] = b'Z';
+        // Every byte written is an ASCII digit or punctuation.
+        f.write_str(std::str::from_utf8(&text[..=end]).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -215,5 +246,25 @@ mod tests {
         assert_eq!(t.to_string(), "2024-02-29T23:59:07.123456Z");
         let t = Timestamp::parse("1969-12-31T23:59:59Z").unwrap();
         assert_eq!(t.to_string(), "1969-12-31T23:59:59.000Z");
+        let t = Timestamp::parse("0000-01-01T00:00:00.123456789Z").unwrap();
+        assert_eq!(t.to_string(), "0000-01-01T00:00:00.123456789Z");
+        let t = Timestamp::parse("9999-12-31T23:59:59.1234567891Z").unwrap();
+        assert_eq!(t.to_string(), "9999-12-31T23:59:59.123456789Z");
+    }
+
+    #[test]
+    fn displays_years_outside_four_digits_with_a_sign_or_more_digits() {
+        let before_year_0 = Timestamp {
+            seconds: -62_167_219_201,
+            nanos: 5_000_000,
+            fraction_digits: 2,
+        };
+        assert_eq!(before_year_0.to_string(), "-001-12-31T23:59:59.005Z");
+        let year_10000 = Timestamp {
+            seconds: 253_402_300_800,
+            nanos: 0,
+            fraction_digits: 0,
+        };
+        assert_eq!(year_10000.to_string(), "10000-01-01T00:00:00.000Z");
     }
 }

@@ -450,11 +450,12 @@ impl Lexer {
 /// Splits a pattern into tokens, ending with [`TokenKind::Eof`] or, at the first
 /// lexical error, with a [`TokenKind::Error`].
 pub fn tokenize(pattern: &str) -> Vec<Token> {
-    let mut lexer = Lexer {
-        chars: pattern.chars().collect(),
-        pos: 0,
-    };
-    let mut out = Vec::new();
+    // Sized up front: `collect` would grow from a quarter of the byte length, and a
+    // typical indicator's pattern has about ten tokens.
+    let mut chars = Vec::with_capacity(pattern.len());
+    chars.extend(pattern.chars());
+    let mut lexer = Lexer { chars, pos: 0 };
+    let mut out = Vec::with_capacity(16);
     loop {
         let token = lexer.next();
         let stop = matches!(token.kind, TokenKind::Eof | TokenKind::Error(_));

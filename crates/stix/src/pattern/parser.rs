@@ -124,12 +124,14 @@ impl Parser {
         &self.tokens[self.pos.min(self.tokens.len() - 1)]
     }
 
-    fn bump(&mut self) -> Token {
-        let tok = self.peek().clone();
+    /// Moves past the current token and returns where it was.
+    fn bump(&mut self) -> Span {
+        let tok = self.peek();
+        let span = tok.span;
         if !matches!(tok.kind, TokenKind::Eof | TokenKind::Error(_)) {
             self.pos += 1;
         }
-        tok
+        span
     }
 
     fn prev_end(&self) -> usize {
@@ -429,27 +431,27 @@ impl Parser {
     }
 
     fn property_test(&mut self, after: Option<&str>) -> Result<ComparisonExpr> {
-        let first = self.peek().clone();
-        match &first.kind {
+        let first = self.peek().span;
+        match self.peek().kind {
             TokenKind::LParen => {
-                self.enter(first.span.start)?;
+                self.enter(first.start)?;
                 self.bump();
                 let inner = self.comparison_chain(BoolOp::Or, None)?;
                 if self.peek().kind != TokenKind::RParen {
                     return self.unexpected(&format!(
                         "')' to close the parenthesis opened at character {}",
-                        first.span.start + 1
+                        first.start + 1
                     ));
                 }
                 self.bump();
                 self.depth -= 1;
                 Ok(ComparisonExpr {
                     kind: ComparisonKind::Group(Box::new(inner)),
-                    span: Span::new(first.span.start, self.prev_end()),
+                    span: Span::new(first.start, self.prev_end()),
                 })
             }
-            TokenKind::Keyword(Keyword::Exists | Keyword::Not) => {
-                let negated = first.kind == TokenKind::Keyword(Keyword::Not);
+            TokenKind::Keyword(keyword @ (Keyword::Exists | Keyword::Not)) => {
+                let negated = keyword == Keyword::Not;
                 if negated {
                     self.bump();
                     if !self.at_keyword(Keyword::Exists) {
@@ -460,13 +462,13 @@ impl Parser {
                 }
                 let exists = self.bump();
                 let path = self.object_path()?;
-                let span = Span::new(first.span.start, path.span.end);
+                let span = Span::new(first.start, path.span.end);
                 Ok(ComparisonExpr {
                     kind: ComparisonKind::Test(Box::new(Comparison {
                         path,
                         negated,
                         op: Operator::Exists,
-                        op_span: Span::new(first.span.start, exists.span.end),
+                        op_span: Span::new(first.start, exists.end),
                         value: None,
                         span,
                     })),
@@ -635,22 +637,18 @@ impl Parser {
 
     /// The current token as a constant, consumed; `None` (nothing consumed) otherwise.
     fn constant(&mut self) -> Option<Literal> {
-        let tok = self.peek().clone();
-        let value = match tok.kind {
-            TokenKind::Str(s) => Constant::String(s),
-            TokenKind::Int(t) => Constant::Integer(t),
-            TokenKind::Float(t) => Constant::Float(t),
-            TokenKind::Bool(b) => Constant::Boolean(b),
-            TokenKind::Timestamp(t, ts) => Constant::Timestamp(t, ts),
-            TokenKind::Binary(t) => Constant::Binary(t),
-            TokenKind::Hex(t) => Constant::Hex(t),
+        let value = match &self.peek().kind {
+            TokenKind::Str(s) => Constant::String(s.clone()),
+            TokenKind::Int(t) => Constant::Integer(t.clone()),
+            TokenKind::Float(t) => Constant::Float(t.clone()),
+            TokenKind::Bool(b) => Constant::Boolean(*b),
+            TokenKind::Timestamp(t, ts) => Constant::Timestamp(t.clone(), *ts),
+            TokenKind::Binary(t) => Constant::Binary(t.clone()),
+            TokenKind::Hex(t) => Constant::Hex(t.clone()),
             _ => return None,
         };
-        self.bump();
-        Some(Literal {
-            value,
-            span: tok.span,
-        })
+        let span = self.bump();
+        Some(Literal { value, span })
     }
 
     fn set(&mut self, open: usize) -> Result<Operand> {
@@ -688,26 +686,28 @@ impl Parser {
     }
 
     fn object_path(&mut self) -> Result<ObjectPath> {
-        let tok = self.peek().clone();
         let TokenKind::Ident {
             text: object_type, ..
-        } = tok.kind
+        } = &self.peek().kind
         else {
             return self.unexpected("an object path such as file:name");
         };
-        self.bump();
+        let object_type = object_type.clone();
+        let type_span = self.bump();
         if self.peek().kind != TokenKind::Colon {
             return self.unexpected(&format!(
                 "':' between the object type and the property, as in {object_type}:name"
             ));
         }
         self.bump();
-        let mut steps = vec![self.path_key(&format!("a property name after '{object_type}:'"))?];
+        let mut steps = vec![self.path_key(|| format!("a property name after '{object_type}:'"))?];
         loop {
             match self.peek().kind {
                 TokenKind::Dot => {
                     self.bump();
-                    steps.push(self.path_key("a property name or quoted key after '.'")?);
+                    steps.push(
+                        self.path_key(|| "a property name or quoted key after '.'".to_owned())?,
+                    );
                 }
                 TokenKind::LBrack => {
                     let open = self.bump();
@@ -732,13 +732,13 @@ impl Parser {
                     if self.peek().kind != TokenKind::RBrack {
                         return self.unexpected(&format!(
                             "']' to close the list index opened at character {}",
-                            open.span.start + 1
+                            open.start + 1
                         ));
                     }
                     self.bump();
                     steps.push(PathStep {
                         kind,
-                        span: Span::new(open.span.start, self.prev_end()),
+                        span: Span::new(open.start, self.prev_end()),
                     });
                 }
                 _ => break,
@@ -746,20 +746,22 @@ impl Parser {
         }
         Ok(ObjectPath {
             object_type,
-            type_span: tok.span,
+            type_span,
             steps,
-            span: Span::new(tok.span.start, self.prev_end()),
+            span: Span::new(type_span.start, self.prev_end()),
         })
     }
 
-    fn path_key(&mut self, expected: &str) -> Result<PathStep> {
-        let tok = self.peek().clone();
-        let key = match tok.kind {
+    /// A property name or quoted key; `expected` says what was expected when it is neither
+    /// (built only then: this runs for every step of every path).
+    fn path_key(&mut self, expected: impl FnOnce() -> String) -> Result<PathStep> {
+        let tok = self.peek();
+        let key = match &tok.kind {
             TokenKind::Ident {
                 text,
                 hyphen: false,
-            } => text,
-            TokenKind::Str(s) => s,
+            } => text.clone(),
+            TokenKind::Str(s) => s.clone(),
             TokenKind::Ident { text, hyphen: true } => {
                 return err(
                     tok.span.start,
@@ -784,12 +786,12 @@ impl Parser {
                     ),
                 );
             }
-            _ => return self.unexpected(expected),
+            _ => return self.unexpected(&expected()),
         };
-        self.bump();
+        let span = self.bump();
         Ok(PathStep {
             kind: StepKind::Key(key),
-            span: tok.span,
+            span,
         })
     }
 }

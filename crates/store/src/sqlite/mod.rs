@@ -166,9 +166,10 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::Backend(Box::new(e)))?;
-        result
+        let (result, _work) = result
             .await
-            .map_err(|_| StoreError::backend("the write was dropped before it finished"))?
+            .map_err(|_| StoreError::backend("the write was dropped before it finished"))?;
+        result
     }
 
     /// Runs `f` with a reader connection, in place ([`crate::blocking::in_place`]):
