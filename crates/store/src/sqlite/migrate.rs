@@ -27,7 +27,15 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_two_level_id_index",
         include_str!("../../migrations/0005_two_level_id_index.sql"),
     ),
+    (
+        "0006_bytes_first",
+        include_str!("../../migrations/0006_bytes_first.sql"),
+    ),
 ];
+
+/// Migrations that rebuild a table. The old table's pages are free afterwards but stay
+/// in the file (doubling it), so a database that held data is compacted after them.
+const REBUILDS: &[&str] = &["0006_bytes_first"];
 
 /// The schema version this program writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -48,6 +56,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
             supported: SCHEMA_VERSION,
         });
     }
+    let mut rebuilt = false;
     for (index, (name, sql)) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
         let version = index as i64 + 1;
         let tx = conn.transaction()?;
@@ -58,7 +67,22 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
         tracing::info!(migration = name, version, "applied schema migration");
+        rebuilt |= found > 0 && REBUILDS.contains(name);
     }
+    if rebuilt {
+        compact(conn)?;
+    }
+    Ok(())
+}
+
+/// Rewrites the file without its free pages, then empties the WAL the rewrite went
+/// through. Outside any transaction (VACUUM cannot run in one); it needs as much free
+/// disk as the database takes, once.
+fn compact(conn: &Connection) -> Result<()> {
+    let free_pages: i64 = conn.pragma_query_value(None, "freelist_count", |row| row.get(0))?;
+    tracing::info!(free_pages, "compacting the database after a table rebuild");
+    conn.execute_batch("VACUUM")?;
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
     Ok(())
 }
 
@@ -185,6 +209,117 @@ mod tests {
             super::super::leases::in_force(&conn, now).unwrap()[0].holder,
             "a"
         );
+    }
+
+    /// A version-5 database keeps every row and value through the rebuild of `objects`,
+    /// now with what a page reads first, and the file gives the old table's pages back.
+    #[test]
+    fn version_six_puts_what_pages_read_first_and_keeps_every_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v5.db");
+        let mut conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        for (_, sql) in &MIGRATIONS[..5] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 5).unwrap();
+        conn.execute_batch(
+            "INSERT INTO collections (seq, id, title, created) VALUES (1, 'c', 't', 0);",
+        )
+        .unwrap();
+        let columns = "collection, id, id_hash, type, spec_version, version, version_text, \
+            date_added, created, modified, revoked, tlp, created_by_ref, media_type, is_first, \
+            is_latest, is_latest_spec, provenance_kind, provenance_name, provenance_detail, bytes";
+        {
+            let tx = conn.transaction().unwrap();
+            let mut insert = tx
+                .prepare(&format!(
+                    "INSERT INTO objects ({columns}) VALUES (1, ?1, ?2, 'indicator', '2.1', ?3, \
+                     ?3, ?4, 'c', ?3, ?5, 'amber', 'identity--x', 'm', ?6, ?7, 1, 'partner', \
+                     'p', 'd', zeroblob(2000))"
+                ))
+                .unwrap();
+            for n in 0..2000i64 {
+                insert
+                    .execute(rusqlite::params![
+                        format!("indicator--{}", n / 2),
+                        n / 2,
+                        format!("v{}", n % 2),
+                        n,
+                        n % 3 == 0,
+                        n % 2 == 0,
+                        n % 2 == 1,
+                    ])
+                    .unwrap();
+            }
+            drop(insert);
+            tx.commit().unwrap();
+        }
+        let all = format!("SELECT seq, {columns} FROM objects ORDER BY seq");
+        let dump = |conn: &Connection| -> Vec<Vec<rusqlite::types::Value>> {
+            let mut stmt = conn.prepare(&all).unwrap();
+            let n = stmt.column_count();
+            stmt.query_map([], |row| (0..n).map(|i| row.get(i)).collect())
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        let before = dump(&conn);
+        let pages = |conn: &Connection| -> i64 {
+            conn.pragma_query_value(None, "page_count", |row| row.get(0))
+                .unwrap()
+        };
+        let pages_before = pages(&conn);
+
+        migrate(&mut conn).unwrap();
+        assert_eq!(schema_version(&conn).unwrap(), SCHEMA_VERSION);
+        assert_eq!(dump(&conn), before, "every row and value kept");
+        let order: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('objects') ORDER BY cid LIMIT 7")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "seq",
+                "collection",
+                "date_added",
+                "is_latest",
+                "is_latest_spec",
+                "is_first",
+                "bytes"
+            ]
+        );
+        let indexes: Vec<String> = conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'objects' \
+                 ORDER BY name",
+            )
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            indexes,
+            ["objects_by_date_added", "objects_latest_by_date_added"]
+        );
+        let free: i64 = conn
+            .pragma_query_value(None, "freelist_count", |row| row.get(0))
+            .unwrap();
+        assert_eq!(free, 0, "the old table's pages are given back");
+        assert!(
+            pages(&conn) <= pages_before,
+            "{} pages after, {pages_before} before",
+            pages(&conn)
+        );
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
     }
 
     /// A version-4 database keeps its objects findable by id: the migration lists every
