@@ -153,6 +153,32 @@ type Parsed<T> = Result<T, Box<ParseError>>;
 /// Objects with more keys than this switch from a linear duplicate check to a set.
 const LINEAR_KEY_CHECK: usize = 24;
 
+/// The bytes that end a run of plain string content: the closing quote, an escape, and
+/// the control characters JSON forbids unescaped (U+0000 to U+001F).
+static STRING_SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// Where the run of plain string content from `from` ends: its first quote, backslash
+/// or control character. One pass with a table: most strings of an object are keys and
+/// short values, for which a SIMD search's set-up cost more than the scan, and the
+/// control characters needed a second pass over the run anyway.
+fn plain_run(bytes: &[u8], from: usize) -> Option<usize> {
+    bytes
+        .get(from..)?
+        .iter()
+        .position(|&b| STRING_SPECIAL[usize::from(b)])
+        .map(|i| from + i)
+}
+
 struct Parser<'a> {
     /// Parsing the start of a stream: a value cut by the end of the input is
     /// "incomplete" (read more), not a syntax error.
@@ -369,24 +395,26 @@ impl<'a> Parser<'a> {
     fn string(&mut self) -> Parsed<Cow<'a, str>> {
         self.pos += 1;
         let start = self.pos;
-        // Fast path: no escapes, borrow straight from the input.
-        let Some(stop) = memchr::memchr2(b'"', b'\\', &self.bytes[start..]) else {
+        let Some(stop) = plain_run(self.bytes, start) else {
             self.pos = self.bytes.len();
             return Err(self.error(ParseErrorKind::UnexpectedEnd));
         };
-        let run = &self.bytes[start..start + stop];
-        if let Some(i) = run.iter().position(|&b| b < 0x20) {
-            self.pos = start + i;
-            return Err(self.error(ParseErrorKind::ControlCharacter));
-        }
-        if self.bytes[start + stop] == b'"' {
-            self.pos = start + stop + 1;
-            return Ok(Cow::Borrowed(&self.text[start..start + stop]));
+        match self.bytes[stop] {
+            // Fast path: no escapes, borrow straight from the input.
+            b'"' => {
+                self.pos = stop + 1;
+                return Ok(Cow::Borrowed(&self.text[start..stop]));
+            }
+            b'\\' => {}
+            _ => {
+                self.pos = stop;
+                return Err(self.error(ParseErrorKind::ControlCharacter));
+            }
         }
         // Slow path: unescape into an owned string.
-        let mut out = String::with_capacity(stop + 16);
-        out.push_str(&self.text[start..start + stop]);
-        self.pos = start + stop;
+        let mut out = String::with_capacity(stop - start + 16);
+        out.push_str(&self.text[start..stop]);
+        self.pos = stop;
         loop {
             match self.peek() {
                 None => return Err(self.error(ParseErrorKind::UnexpectedEnd)),
@@ -398,17 +426,12 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                     self.escape(&mut out)?;
                 }
+                Some(b) if b < 0x20 => return Err(self.error(ParseErrorKind::ControlCharacter)),
                 Some(_) => {
                     let from = self.pos;
-                    let len = memchr::memchr2(b'"', b'\\', &self.bytes[from..])
-                        .unwrap_or(self.bytes.len() - from);
-                    let run = &self.bytes[from..from + len];
-                    if let Some(i) = run.iter().position(|&b| b < 0x20) {
-                        self.pos = from + i;
-                        return Err(self.error(ParseErrorKind::ControlCharacter));
-                    }
-                    out.push_str(&self.text[from..from + len]);
-                    self.pos = from + len;
+                    let end = plain_run(self.bytes, from).unwrap_or(self.bytes.len());
+                    out.push_str(&self.text[from..end]);
+                    self.pos = end;
                 }
             }
         }
@@ -579,6 +602,16 @@ mod tests {
         assert_eq!(kind_of(r#""\ud800""#), ParseErrorKind::LoneSurrogate);
         assert_eq!(kind_of(r#""\x""#), ParseErrorKind::InvalidEscape);
         assert_eq!(kind_of("\"a\u{1}\""), ParseErrorKind::ControlCharacter);
+        // After an escape too, and where the string never closes: the raw newline is
+        // the first thing wrong, and the error points at it.
+        assert_eq!(kind_of("\"a\\n\u{1f}\""), ParseErrorKind::ControlCharacter);
+        let unclosed = parse(b"{\"a\": \"bc\n").unwrap_err();
+        assert_eq!(
+            (unclosed.kind, unclosed.offset),
+            (ParseErrorKind::ControlCharacter, 9)
+        );
+        assert_eq!(kind_of("\"abc"), ParseErrorKind::UnexpectedEnd);
+        assert_eq!(kind_of("\"a\\tbc"), ParseErrorKind::UnexpectedEnd);
         assert_eq!(kind_of("01"), ParseErrorKind::TrailingCharacters);
         assert_eq!(kind_of("1."), ParseErrorKind::InvalidNumber);
         assert_eq!(kind_of("{\"a\":1"), ParseErrorKind::UnexpectedEnd);
