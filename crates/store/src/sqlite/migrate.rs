@@ -277,13 +277,15 @@ mod tests {
         migrate(&mut conn).unwrap();
         assert_eq!(schema_version(&conn).unwrap(), SCHEMA_VERSION);
         assert_eq!(dump(&conn), before, "every row and value kept");
-        let order: Vec<String> = conn
-            .prepare("SELECT name FROM pragma_table_info('objects') ORDER BY cid LIMIT 7")
-            .unwrap()
-            .query_map([], |row| row.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let names = |sql: &str| -> Vec<String> {
+            conn.prepare(sql)
+                .unwrap()
+                .query_map([], |row| row.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        let order = names("SELECT name FROM pragma_table_info('objects') ORDER BY cid LIMIT 7");
         assert_eq!(
             order,
             [
@@ -296,16 +298,10 @@ mod tests {
                 "bytes"
             ]
         );
-        let indexes: Vec<String> = conn
-            .prepare(
-                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'objects' \
-                 ORDER BY name",
-            )
-            .unwrap()
-            .query_map([], |row| row.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let indexes = names(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'objects' \
+             ORDER BY name",
+        );
         assert_eq!(
             indexes,
             ["objects_by_date_added", "objects_latest_by_date_added"]
