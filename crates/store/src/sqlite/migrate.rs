@@ -112,21 +112,12 @@ fn fill_id_hashes(tx: &Connection) -> Result<()> {
 mod tests {
     use super::*;
 
-    /// Brings `conn` to schema `version` with the first migrations only, as an older
-    /// program left it.
-    fn at_version(conn: &Connection, version: usize) {
-        for (_, sql) in &MIGRATIONS[..version] {
-            conn.execute_batch(sql).unwrap();
-        }
-        conn.pragma_update(None, "user_version", version as i64)
-            .unwrap();
-    }
-
     /// A version-1 database keeps its objects findable: the migration hashes stored ids.
     #[test]
     fn version_two_hashes_the_ids_already_stored() {
         let mut conn = Connection::open_in_memory().unwrap();
-        at_version(&conn, 1);
+        conn.execute_batch(MIGRATIONS[0].1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
         conn.execute_batch(
             "INSERT INTO collections (seq, id, title, created) VALUES (1, 'c', 't', 0);
              INSERT INTO objects (collection, id, type, spec_version, version, version_text,
@@ -153,7 +144,10 @@ mod tests {
     #[test]
     fn version_three_keeps_what_version_two_held() {
         let mut conn = Connection::open_in_memory().unwrap();
-        at_version(&conn, 2);
+        for (_, sql) in &MIGRATIONS[..2] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 2).unwrap();
         conn.execute_batch(
             "INSERT INTO collections (seq, id, title, created)
                VALUES (1, '00000000-0000-0000-0000-000000000001', 't', 0);
@@ -198,7 +192,10 @@ mod tests {
     #[test]
     fn version_four_adds_leases() {
         let mut conn = Connection::open_in_memory().unwrap();
-        at_version(&conn, 3);
+        for (_, sql) in &MIGRATIONS[..3] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 3).unwrap();
         conn.execute_batch(
             "INSERT INTO sync_state (partner, collection, direction, cursor)
                VALUES ('paris', 'c', 'pull', 'here');",
@@ -229,7 +226,10 @@ mod tests {
         let path = dir.path().join("v5.db");
         let mut conn = Connection::open(&path).unwrap();
         conn.pragma_update(None, "journal_mode", "WAL").unwrap();
-        at_version(&conn, 5);
+        for (_, sql) in &MIGRATIONS[..5] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 5).unwrap();
         conn.execute_batch(
             "INSERT INTO collections (seq, id, title, created) VALUES (1, 'c', 't', 0);",
         )
@@ -329,7 +329,10 @@ mod tests {
     #[test]
     fn version_seven_keys_the_id_tables_by_hash_first_and_keeps_their_entries() {
         let mut conn = Connection::open_in_memory().unwrap();
-        at_version(&conn, 6);
+        for (_, sql) in &MIGRATIONS[..6] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 6).unwrap();
         conn.execute_batch(
             "INSERT INTO object_ids VALUES (1, 30, 3), (2, 10, 1), (1, 20, 2);
              INSERT INTO recent_object_ids VALUES (2, 5, 4), (1, 40, 5);",
@@ -368,7 +371,10 @@ mod tests {
     #[test]
     fn version_five_lists_the_versions_already_stored() {
         let mut conn = Connection::open_in_memory().unwrap();
-        at_version(&conn, 4);
+        for (_, sql) in &MIGRATIONS[..4] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
         conn.execute_batch(
             "INSERT INTO collections (seq, id, title, created) VALUES (1, 'c', 't', 0);
              INSERT INTO objects (collection, id, id_hash, type, spec_version, version,
