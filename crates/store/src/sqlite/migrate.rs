@@ -31,10 +31,6 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_bytes_first",
         include_str!("../../migrations/0006_bytes_first.sql"),
     ),
-    (
-        "0007_id_hash_first",
-        include_str!("../../migrations/0007_id_hash_first.sql"),
-    ),
 ];
 
 /// Migrations that rebuild a table. The old table's pages are free afterwards but stay
@@ -323,47 +319,6 @@ mod tests {
             .query_row("PRAGMA integrity_check", [], |row| row.get(0))
             .unwrap();
         assert_eq!(check, "ok");
-    }
-
-    /// A version-6 database keeps every id entry, in both levels, now keyed by hash first.
-    #[test]
-    fn version_seven_keys_the_id_tables_by_hash_first_and_keeps_their_entries() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        for (_, sql) in &MIGRATIONS[..6] {
-            conn.execute_batch(sql).unwrap();
-        }
-        conn.pragma_update(None, "user_version", 6).unwrap();
-        conn.execute_batch(
-            "INSERT INTO object_ids VALUES (1, 30, 3), (2, 10, 1), (1, 20, 2);
-             INSERT INTO recent_object_ids VALUES (2, 5, 4), (1, 40, 5);",
-        )
-        .unwrap();
-        migrate(&mut conn).unwrap();
-        assert_eq!(schema_version(&conn).unwrap(), SCHEMA_VERSION);
-        for (table, expected) in [
-            ("object_ids", vec![(2, 10, 1), (1, 20, 2), (1, 30, 3)]),
-            ("recent_object_ids", vec![(2, 5, 4), (1, 40, 5)]),
-        ] {
-            let key: Vec<String> = conn
-                .prepare(&format!(
-                    "SELECT name FROM pragma_index_info('sqlite_autoindex_{table}_1') ORDER BY seqno"
-                ))
-                .unwrap()
-                .query_map([], |row| row.get(0))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
-            assert_eq!(key, ["id_hash", "collection", "seq"], "{table}");
-            // A table without rowid is read in key order: by hash first now.
-            let entries: Vec<(i64, i64, i64)> = conn
-                .prepare(&format!("SELECT collection, id_hash, seq FROM {table}"))
-                .unwrap()
-                .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
-            assert_eq!(entries, expected, "{table}");
-        }
     }
 
     /// A version-4 database keeps its objects findable by id: the migration lists every

@@ -10,11 +10,6 @@
 //! one sorted pass, which changes each of its pages once for tens of thousands of
 //! objects. Measured in `BENCHMARKS.md` ("two-level id index").
 //!
-//! Both tables are keyed by (id hash, collection, row), hash first: SQLite decides a key
-//! comparison on its first field when it can, and the collection is the same for nearly
-//! every entry, so with it first each comparison went on through the general record
-//! comparison (schema 7, `BENCHMARKS.md`).
-//!
 //! Every version has exactly one entry, in one of the two tables; a lookup reads both
 //! ([`one_id!`]). Entries go with their version ([`remove`]) and with their collection
 //! ([`remove_collection`]); no foreign key, which every insert would pay to check. The hash only narrows: statements also compare the
@@ -90,9 +85,7 @@ pub(super) fn remove(tx: &Connection, collection: i64, hash: i64, row: i64) -> R
     Ok(())
 }
 
-/// Forgets every entry of the collection with row number `collection`. The tables are
-/// keyed by hash first, so this reads all of them: deleting a collection is rare, and
-/// every insert and lookup is cheaper for it (schema 7).
+/// Forgets every entry of the collection with row number `collection`.
 pub(super) fn remove_collection(tx: &Connection, collection: i64) -> Result<()> {
     for sql in [
         "DELETE FROM recent_object_ids WHERE collection = ?1",
@@ -128,12 +121,11 @@ pub(super) fn merge_if_due(tx: &Connection) -> Result<u64> {
     merge(tx)
 }
 
-/// Moves every recent entry into `object_ids`, in key order, (id_hash, collection, seq):
-/// one pass over its pages.
+/// Moves every recent entry into `object_ids`, in key order (one pass over its pages).
 pub(super) fn merge(tx: &Connection) -> Result<u64> {
     let moved = tx.execute(
         "INSERT INTO object_ids (collection, id_hash, seq) \
-         SELECT collection, id_hash, seq FROM recent_object_ids ORDER BY 2, 1, 3",
+         SELECT collection, id_hash, seq FROM recent_object_ids ORDER BY 1, 2, 3",
         [],
     )?;
     tx.execute("DELETE FROM recent_object_ids", [])?;
