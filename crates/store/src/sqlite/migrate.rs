@@ -108,12 +108,21 @@ fn fill_id_hashes(tx: &Connection) -> Result<()> {
 mod tests {
     use super::*;
 
+    /// Brings `conn` to schema `version` with the first migrations only, as an older
+    /// program left it.
+    fn at_version(conn: &Connection, version: usize) {
+        for (_, sql) in &MIGRATIONS[..version] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", version as i64)
+            .unwrap();
+    }
+
     /// A version-1 database keeps its objects findable: the migration hashes stored ids.
     #[test]
     fn version_two_hashes_the_ids_already_stored() {
         let mut conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(MIGRATIONS[0].1).unwrap();
-        conn.pragma_update(None, "user_version", 1).unwrap();
+        at_version(&conn, 1);
         conn.execute_batch(
             "INSERT INTO collections (seq, id, title, created) VALUES (1, 'c', 't', 0);
              INSERT INTO objects (collection, id, type, spec_version, version, version_text,
@@ -140,10 +149,7 @@ mod tests {
     #[test]
     fn version_three_keeps_what_version_two_held() {
         let mut conn = Connection::open_in_memory().unwrap();
-        for (_, sql) in &MIGRATIONS[..2] {
-            conn.execute_batch(sql).unwrap();
-        }
-        conn.pragma_update(None, "user_version", 2).unwrap();
+        at_version(&conn, 2);
         conn.execute_batch(
             "INSERT INTO collections (seq, id, title, created)
                VALUES (1, '00000000-0000-0000-0000-000000000001', 't', 0);
@@ -188,10 +194,7 @@ mod tests {
     #[test]
     fn version_four_adds_leases() {
         let mut conn = Connection::open_in_memory().unwrap();
-        for (_, sql) in &MIGRATIONS[..3] {
-            conn.execute_batch(sql).unwrap();
-        }
-        conn.pragma_update(None, "user_version", 3).unwrap();
+        at_version(&conn, 3);
         conn.execute_batch(
             "INSERT INTO sync_state (partner, collection, direction, cursor)
                VALUES ('paris', 'c', 'pull', 'here');",
@@ -222,10 +225,7 @@ mod tests {
         let path = dir.path().join("v5.db");
         let mut conn = Connection::open(&path).unwrap();
         conn.pragma_update(None, "journal_mode", "WAL").unwrap();
-        for (_, sql) in &MIGRATIONS[..5] {
-            conn.execute_batch(sql).unwrap();
-        }
-        conn.pragma_update(None, "user_version", 5).unwrap();
+        at_version(&conn, 5);
         conn.execute_batch(
             "INSERT INTO collections (seq, id, title, created) VALUES (1, 'c', 't', 0);",
         )
@@ -326,10 +326,7 @@ mod tests {
     #[test]
     fn version_five_lists_the_versions_already_stored() {
         let mut conn = Connection::open_in_memory().unwrap();
-        for (_, sql) in &MIGRATIONS[..4] {
-            conn.execute_batch(sql).unwrap();
-        }
-        conn.pragma_update(None, "user_version", 4).unwrap();
+        at_version(&conn, 4);
         conn.execute_batch(
             "INSERT INTO collections (seq, id, title, created) VALUES (1, 'c', 't', 0);
              INSERT INTO objects (collection, id, id_hash, type, spec_version, version,
