@@ -14,19 +14,19 @@ use store::sqlite::{id_hash, recent_limit};
 
 use crate::generate;
 
-// The store's own object table and indexes (crates/store/migrations 0001, 0002, 0005):
-// the limit is measured for the same rows and index maintenance, or the ratios
-// compare different work.
+// The store's own object table and indexes (crates/store/migrations 0001, 0002, 0005,
+// 0006): the limit is measured for the same rows, column order and index maintenance,
+// or the ratios compare different work.
 const SCHEMA: &str = "
 CREATE TABLE objects (
     seq INTEGER PRIMARY KEY,
     collection INTEGER NOT NULL,
-    id TEXT NOT NULL,
-    id_hash INTEGER NOT NULL,
-    version TEXT NOT NULL,
     date_added INTEGER NOT NULL,
     is_latest INTEGER NOT NULL,
-    bytes BLOB NOT NULL
+    bytes BLOB NOT NULL,
+    id TEXT NOT NULL,
+    id_hash INTEGER NOT NULL,
+    version TEXT NOT NULL
 );
 CREATE UNIQUE INDEX objects_by_date_added ON objects(collection, date_added);
 CREATE INDEX objects_latest_by_date_added ON objects(collection, date_added) WHERE is_latest = 1;
