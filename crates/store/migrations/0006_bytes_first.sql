@@ -1,7 +1,7 @@
 -- Schema version 6: `objects` rebuilt with its columns in the order pages read them.
 -- SQLite finds a column by walking the record's header up to it; `bytes` was the last
 -- of 22 columns, so every row a page served paid for decoding the 21 before it (about
--- a seventh of the server's work per object, measured in BENCHMARKS.md). Now what a
+-- a tenth of the server's instructions per page, measured in BENCHMARKS.md). Now what a
 -- page reads comes first: date_added, the flags the default filters test (latest
 -- version, latest spec version), then bytes.
 -- The same rows, the same row numbers (seq) and the same indexes.
