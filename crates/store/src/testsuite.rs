@@ -1870,14 +1870,14 @@ async fn whole_ledger(store: &dyn Store) -> Vec<LedgerEntry> {
     store.ledger(&LedgerQuery::default()).await.unwrap()
 }
 
-/// The state of the exchange pulling from partner "paris", if it has one.
-async fn paris_pull(store: &dyn Store) -> Option<SyncState> {
+/// The state of one exchange with `partner` in `direction`, if it has one.
+async fn exchange_state(store: &dyn Store, partner: &str, direction: Channel) -> Option<SyncState> {
     store
         .sync_states()
         .await
         .unwrap()
         .into_iter()
-        .find(|s| s.partner == "paris" && s.direction == Channel::Pull)
+        .find(|s| s.partner == partner && s.direction == direction)
 }
 
 fn seqs(entries: &[LedgerEntry]) -> Vec<u64> {
@@ -2168,7 +2168,11 @@ pub async fn cursor_saved_with_ledger_append(store: &dyn Store, _clock: &ManualC
             .await
             .unwrap()
     };
-    let total = || async { paris_pull(store).await.map_or(0, |s| s.objects) };
+    let total = || async {
+        exchange_state(store, "paris", Channel::Pull)
+            .await
+            .map_or(0, |s| s.objects)
+    };
     assert_eq!(saved().await, None);
     store
         .append_ledger(
@@ -2228,8 +2232,9 @@ pub async fn cursor_saved_with_objects(store: &dyn Store, clock: &ManualClock) {
     let c = new_collection(store, 1).await;
     let q = new_collection(store, 2).await;
     let paris = from_partner("paris", Channel::Pull, verified("identity--p"));
-    let saved = || async { paris_pull(store).await.and_then(|s| s.cursor) };
-    let total = || async { paris_pull(store).await.map_or(0, |s| s.objects) };
+    let state = || exchange_state(store, "paris", Channel::Pull);
+    let saved = || async { state().await.and_then(|s| s.cursor) };
+    let total = || async { state().await.map_or(0, |s| s.objects) };
     let out = store
         .add_objects_in_sync(
             c,
@@ -2243,7 +2248,7 @@ pub async fn cursor_saved_with_objects(store: &dyn Store, clock: &ManualClock) {
     assert_eq!(saved().await.as_deref(), Some("page-1"));
     assert_eq!(total().await, 5);
     let t1 = clock.now();
-    assert_eq!(paris_pull(store).await.unwrap().last_success, Some(t1));
+    assert_eq!(state().await.unwrap().last_success, Some(t1));
     assert_eq!(whole_ledger(store).await.len(), 5, "received entries too");
     // A page already held still moves the cursor on, and counts nothing: neither
     // its total nor its last success moves.
@@ -2260,7 +2265,7 @@ pub async fn cursor_saved_with_objects(store: &dyn Store, clock: &ManualClock) {
     assert!(matches!(out[0], AddOutcome::AlreadyPresent { .. }));
     assert_eq!(saved().await.as_deref(), Some("page-2"));
     assert_eq!(total().await, 5);
-    assert_eq!(paris_pull(store).await.unwrap().last_success, Some(t1));
+    assert_eq!(state().await.unwrap().last_success, Some(t1));
     // A page that fails leaves the cursor and the total where they were.
     assert!(matches!(
         store
@@ -2342,15 +2347,7 @@ pub async fn cursor_saved_with_moved_count(store: &dyn Store, clock: &ManualCloc
         direction: Channel::Push,
         ..sync_cursor(cursor)
     };
-    let state = || async {
-        store
-            .sync_states()
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|s| s.partner == "paris" && s.direction == Channel::Push)
-            .unwrap()
-    };
+    let state = || async { exchange_state(store, "paris", Channel::Push).await.unwrap() };
     store
         .record_sync_attempt(
             "paris",
@@ -2404,7 +2401,7 @@ pub async fn sync_attempts_and_states(store: &dyn Store, clock: &ManualClock) {
     clock.advance(10);
     attempt("paris", Channel::Pull, Err("connection refused".into())).await;
     let t2 = clock.now();
-    let state = paris_pull(store).await.unwrap();
+    let state = exchange_state(store, "paris", Channel::Pull).await.unwrap();
     assert_eq!(
         state,
         SyncState {
@@ -2436,7 +2433,7 @@ pub async fn sync_attempts_and_states(store: &dyn Store, clock: &ManualClock) {
     attempt("madrid", Channel::File, Err("bad signature".into())).await;
     attempt("paris", Channel::Push, Ok(0)).await;
     let states = store.sync_states().await.unwrap();
-    let state = paris_pull(store).await.unwrap();
+    let state = exchange_state(store, "paris", Channel::Pull).await.unwrap();
     assert_eq!(
         state.cursor.as_deref(),
         Some("after-5"),
@@ -2468,7 +2465,7 @@ pub async fn sync_attempts_and_states(store: &dyn Store, clock: &ManualClock) {
         )
         .await
         .unwrap();
-    let state = paris_pull(store).await.unwrap();
+    let state = exchange_state(store, "paris", Channel::Pull).await.unwrap();
     assert_eq!(state.cursor.as_deref(), Some("after-8"));
     assert_eq!(state.objects, 8);
 }
