@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::collections::{self, parse_uuid};
 use super::is_constraint;
+use super::object_ids::RecentIds;
 use super::objects::{Inserter, Row, id_hash};
 use crate::account::TokenHash;
 use crate::collection::Collection;
@@ -171,11 +172,30 @@ pub fn objects(
 /// (and is raised to `last_date_added` when given and later).
 pub fn restore_objects(
     conn: &mut Connection,
+    recent: &RecentIds,
     collection: Uuid,
     versions: Vec<StoredVersion>,
     last_date_added: Option<Micros>,
 ) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // The map has entries for rows a rollback takes back: dropped first, while this
+    // transaction still holds the write lock.
+    let restored = insert_restored(&tx, recent, collection, versions, last_date_added);
+    if restored.is_err() {
+        recent.invalidate();
+    }
+    restored?;
+    tx.commit().inspect_err(|_| recent.invalidate())?;
+    Ok(())
+}
+
+fn insert_restored(
+    tx: &Connection,
+    recent: &RecentIds,
+    collection: Uuid,
+    versions: Vec<StoredVersion>,
+    last_date_added: Option<Micros>,
+) -> Result<()> {
     let (seq, mut last): (i64, i64) = tx
         .prepare_cached("SELECT seq, last_date_added FROM collections WHERE id = ?1")?
         .query_row([collection.to_string()], |row| {
@@ -184,7 +204,7 @@ pub fn restore_objects(
         .optional()?
         .ok_or_else(|| StoreError::not_found("collection", collection))?;
     {
-        let mut inserter = Inserter::new(&tx)?;
+        let mut inserter = Inserter::new(tx, recent)?;
         for stored in &versions {
             stored.check_after(collection, Micros(last))?;
             let hash = id_hash(&stored.id);
@@ -219,6 +239,7 @@ pub fn restore_objects(
             )?;
             last = stored.date_added.0;
         }
+        inserter.ids.merge_if_due(tx)?;
     }
     if let Some(mark) = last_date_added {
         last = last.max(mark.0);
@@ -227,8 +248,6 @@ pub fn restore_objects(
         "UPDATE collections SET last_date_added = ?1 WHERE seq = ?2",
         params![last, seq],
     )?;
-    super::object_ids::merge_if_due(&tx)?;
-    tx.commit()?;
     Ok(())
 }
 

@@ -118,8 +118,9 @@ impl Queue {
 
     /// Runs every queued job in one IMMEDIATE transaction on `conn` (the writer, which
     /// the caller holds) and delivers each result after the commit. Does nothing when
-    /// the queue is empty (another leader took the jobs).
-    pub(super) fn run(&self, conn: &mut Connection, clock: &dyn Clock) {
+    /// the queue is empty (another leader took the jobs). `undone` is called when the
+    /// transaction is not kept: before a rollback, and after a failed commit.
+    pub(super) fn run(&self, conn: &mut Connection, clock: &dyn Clock, undone: &dyn Fn()) {
         let mut jobs = self.take();
         let mut attempts = 0usize;
         while !jobs.is_empty() {
@@ -131,6 +132,9 @@ impl Queue {
             let failed = jobs.iter_mut().position(|job| !job.run(&tx, clock));
             let Some(failed) = failed else {
                 let error = tx.commit().map_err(StoreError::from).err();
+                if error.is_some() {
+                    undone();
+                }
                 if jobs.len() > 1 || attempts > 1 {
                     tracing::trace!(writes = jobs.len(), attempts, "group commit");
                 }
@@ -139,6 +143,7 @@ impl Queue {
                 }
                 return;
             };
+            undone();
             if let Err(e) = tx.rollback() {
                 return fail_all(jobs, &StoreError::from(e));
             }
@@ -216,7 +221,11 @@ mod tests {
         });
         let second = queue.push(insert(2, None, true));
         let third = queue.push(insert(3, None, false));
-        queue.run(&mut conn, &SystemClock);
+        let undone = AtomicUsize::new(0);
+        let count_undone = || {
+            undone.fetch_add(1, Ordering::SeqCst);
+        };
+        queue.run(&mut conn, &SystemClock, &count_undone);
         assert_eq!(first.await.unwrap().0.unwrap(), 1);
         assert!(
             matches!(second.await.unwrap().0, Err(StoreError::Invalid(m)) if m == "job 2 gave up")
@@ -228,9 +237,10 @@ mod tests {
             2,
             "job 1 ran again after the rollback"
         );
+        assert_eq!(undone.load(Ordering::SeqCst), 1, "told of the one rollback");
         assert!(conn.is_autocommit(), "the shared transaction is closed");
         // The queue is empty now: another leader finds nothing to do.
-        queue.run(&mut conn, &SystemClock);
+        queue.run(&mut conn, &SystemClock, &count_undone);
         assert_eq!(rows(&conn), vec![1, 3]);
     }
 
@@ -250,7 +260,7 @@ mod tests {
                 write(conn, clock)
             }
         });
-        queue.run(&mut conn, &SystemClock);
+        queue.run(&mut conn, &SystemClock, &|| panic!("nothing was undone"));
         assert_eq!(Arc::strong_count(&owned), 2, "the writer dropped the work");
         let (result, work) = job.await.unwrap();
         assert_eq!(result.unwrap(), 1);
@@ -266,7 +276,11 @@ mod tests {
         let good = queue.push(insert(1, None, false));
         // A deferred foreign key: the job's statements pass, the commit does not.
         let dangling = queue.push(insert(2, Some(99), false));
-        queue.run(&mut conn, &SystemClock);
+        let undone = std::sync::atomic::AtomicUsize::new(0);
+        queue.run(&mut conn, &SystemClock, &|| {
+            undone.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        });
+        assert_eq!(undone.into_inner(), 1, "told the commit was not kept");
         let good = good.await.unwrap().0;
         assert!(
             matches!(&good, Err(StoreError::Backend(e)) if e.to_string().contains("not committed")),
@@ -287,7 +301,7 @@ mod tests {
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
         let queue = Queue::default();
         let job = queue.push(insert(1, None, false));
-        queue.run(&mut conn, &SystemClock);
+        queue.run(&mut conn, &SystemClock, &|| panic!("nothing began"));
         let result = job.await.unwrap().0;
         assert!(
             matches!(&result, Err(StoreError::Backend(e)) if e.to_string().contains("could not start")),

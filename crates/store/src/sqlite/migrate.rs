@@ -31,6 +31,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_bytes_first",
         include_str!("../../migrations/0006_bytes_first.sql"),
     ),
+    (
+        "0007_recent_ids_in_memory",
+        include_str!("../../migrations/0007_recent_ids_in_memory.sql"),
+    ),
 ];
 
 /// Migrations that rebuild a table. The old table's pages are free afterwards but stay
@@ -319,6 +323,57 @@ mod tests {
             .query_row("PRAGMA integrity_check", [], |row| row.get(0))
             .unwrap();
         assert_eq!(check, "ok");
+    }
+
+    /// A version-6 database keeps its objects findable by id: the recent level's
+    /// entries join `object_ids`, the watermark is put after the last row, and the
+    /// recent table is gone.
+    #[test]
+    fn version_seven_lists_the_recent_entries_and_sets_the_watermark() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        at_version(&conn, 6);
+        conn.execute_batch(
+            "INSERT INTO collections (seq, id, title, created) VALUES (1, 'c', 't', 0);
+             INSERT INTO objects (seq, collection, id, id_hash, type, spec_version, version,
+               version_text, date_added, revoked, media_type, is_first, is_latest,
+               is_latest_spec, provenance_kind, provenance_name, bytes)
+             VALUES (3, 1, 'indicator--a', 11, 'indicator', '2.1', 'v1', 'v1', 1, 0, 'm', 1, 0,
+               1, 'import', 'x', x'00'),
+               (8, 1, 'indicator--a', 11, 'indicator', '2.1', 'v2', 'v2', 2, 0, 'm', 0, 1, 1,
+               'import', 'x', x'00');
+             INSERT INTO object_ids VALUES (1, 11, 3);
+             INSERT INTO recent_object_ids VALUES (1, 11, 8);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(schema_version(&conn).unwrap(), SCHEMA_VERSION);
+        let listed: Vec<(i64, i64, i64)> = conn
+            .prepare("SELECT collection, id_hash, seq FROM object_ids")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(listed, [(1, 11, 3), (1, 11, 8)]);
+        let mark: (i64, i64) = conn
+            .query_row("SELECT merged_through, version FROM id_index", [], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(mark, (8, 0));
+        let recent_table: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'recent_object_ids'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(recent_table, 0);
+        assert!(
+            super::super::object_ids::problems(&conn)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     /// A version-4 database keeps its objects findable by id: the migration lists every

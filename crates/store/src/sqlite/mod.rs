@@ -61,6 +61,8 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     /// Writes waiting to share the writer's next transaction.
     grouped: group_commit::Queue,
+    /// The versions stored after the id index's watermark, found in memory.
+    recent: Arc<object_ids::RecentIds>,
     clock: Arc<dyn Clock>,
 }
 
@@ -116,6 +118,7 @@ impl SqliteStore {
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
                 grouped: group_commit::Queue::default(),
+                recent: Arc::default(),
                 clock,
             }),
         })
@@ -124,6 +127,16 @@ impl SqliteStore {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// The recent id map, for a write closure to hold.
+    fn recent(&self) -> Arc<object_ids::RecentIds> {
+        Arc::clone(&self.inner.recent)
+    }
+
+    /// The recent id map, for reads.
+    fn recent_ids(&self) -> &object_ids::RecentIds {
+        &self.inner.recent
     }
 
     /// The store's clock, for reads that judge time (which leases are in force).
@@ -162,7 +175,9 @@ impl SqliteStore {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
             let mut conn = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
-            inner.grouped.run(&mut conn, inner.clock.as_ref());
+            inner.grouped.run(&mut conn, inner.clock.as_ref(), &|| {
+                inner.recent.invalidate()
+            });
         })
         .await
         .map_err(|e| StoreError::Backend(Box::new(e)))?;
@@ -222,6 +237,7 @@ fn configure(conn: &Connection) -> Result<()> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.set_prepared_statement_cache_capacity(64);
+    object_ids::prepare_connection(conn)?;
     Ok(())
 }
 

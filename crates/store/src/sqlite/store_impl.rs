@@ -72,8 +72,9 @@ impl Store for SqliteStore {
         objects: Vec<NewObject>,
     ) -> StoreFuture<'a, Vec<AddOutcome>> {
         let provenance = provenance.clone();
+        let recent = self.recent();
         Box::pin(self.write_grouped(move |tx, clock| {
-            objects::add(tx, clock, collection, &provenance, &objects)
+            objects::add(tx, &recent, clock, collection, &provenance, &objects)
         }))
     }
 
@@ -85,8 +86,9 @@ impl Store for SqliteStore {
         step: SyncStep,
     ) -> StoreFuture<'a, Vec<AddOutcome>> {
         let provenance = provenance.clone();
+        let recent = self.recent();
         Box::pin(self.write_grouped(move |tx, clock| {
-            let outcomes = objects::add(tx, clock, collection, &provenance, &objects)?;
+            let outcomes = objects::add(tx, &recent, clock, collection, &provenance, &objects)?;
             sync::advance(tx, clock.now(), &step, AddOutcome::count_added(&outcomes))?;
             Ok(outcomes)
         }))
@@ -100,8 +102,9 @@ impl Store for SqliteStore {
         status_of: StatusOf,
     ) -> StoreFuture<'a, (Vec<AddOutcome>, Status)> {
         let provenance = provenance.clone();
+        let recent = self.recent();
         Box::pin(self.write_grouped(move |tx, clock| {
-            let outcomes = objects::add(tx, clock, collection, &provenance, &objects)?;
+            let outcomes = objects::add(tx, &recent, clock, collection, &provenance, &objects)?;
             let status = status_of(&outcomes);
             statuses::create(tx, &status)?;
             Ok((outcomes, status))
@@ -113,7 +116,9 @@ impl Store for SqliteStore {
         collection: Uuid,
         query: &'a ObjectQuery,
     ) -> StoreFuture<'a, Page<ObjectRecord>> {
-        Box::pin(self.read(move |conn| objects::objects(conn, collection, query)))
+        Box::pin(
+            self.read(move |conn| objects::objects(conn, self.recent_ids(), collection, query)),
+        )
     }
 
     fn objects_joined<'a>(
@@ -121,7 +126,11 @@ impl Store for SqliteStore {
         collection: Uuid,
         query: &'a ObjectQuery,
     ) -> StoreFuture<'a, JoinedPage> {
-        Box::pin(self.read(move |conn| objects::objects_joined(conn, collection, query)))
+        Box::pin(
+            self.read(move |conn| {
+                objects::objects_joined(conn, self.recent_ids(), collection, query)
+            }),
+        )
     }
 
     fn manifest<'a>(
@@ -129,7 +138,9 @@ impl Store for SqliteStore {
         collection: Uuid,
         query: &'a ObjectQuery,
     ) -> StoreFuture<'a, Page<ManifestRecord>> {
-        Box::pin(self.read(move |conn| objects::manifest(conn, collection, query)))
+        Box::pin(
+            self.read(move |conn| objects::manifest(conn, self.recent_ids(), collection, query)),
+        )
     }
 
     fn delete_object<'a>(
@@ -139,9 +150,10 @@ impl Store for SqliteStore {
         filter: &'a DeleteFilter,
     ) -> StoreFuture<'a, u64> {
         let (id, filter) = (id.to_owned(), filter.clone());
-        Box::pin(
-            self.write(move |conn, clock| objects::delete(conn, clock, collection, &id, &filter)),
-        )
+        let recent = self.recent();
+        Box::pin(self.write(move |conn, clock| {
+            objects::delete(conn, &recent, clock, collection, &id, &filter)
+        }))
     }
 
     fn provenance<'a>(
@@ -150,7 +162,9 @@ impl Store for SqliteStore {
         id: &'a str,
         version: &'a Version,
     ) -> StoreFuture<'a, Provenance> {
-        Box::pin(self.read(move |conn| objects::provenance(conn, collection, id, version)))
+        Box::pin(self.read(move |conn| {
+            objects::provenance(conn, self.recent_ids(), collection, id, version)
+        }))
     }
 
     fn append_ledger(
@@ -359,8 +373,9 @@ impl Store for SqliteStore {
         versions: Vec<StoredVersion>,
         last_date_added: Option<Micros>,
     ) -> StoreFuture<'_, ()> {
+        let recent = self.recent();
         Box::pin(self.write(move |conn, _| {
-            dump::restore_objects(conn, collection, versions, last_date_added)
+            dump::restore_objects(conn, &recent, collection, versions, last_date_added)
         }))
     }
 
