@@ -612,6 +612,167 @@ mod tests {
         assert!(problems(&raw).unwrap().is_empty());
     }
 
+    /// Two stores on one file, as a running node and `passerelle import` are: what one
+    /// stores, the other finds by id (its map rebuilt when the write count moved) and
+    /// recognises when it is posted again, and its own next version is numbered and
+    /// listed after the other's.
+    #[tokio::test]
+    async fn what_another_process_stores_is_found_and_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        let collection = Uuid::new_v4();
+        let node = store_with_collection(dir.path(), Arc::new(SystemClock), collection).await;
+        let import = Provenance::Import {
+            source: "test".into(),
+        };
+        let old = "2020-01-01T00:00:00.000Z";
+        let new = "2021-01-01T00:00:00.000Z";
+        let other = "indicator--00000002-0000-4000-8000-000000000000";
+        node.add_objects(collection, &import, vec![indicator(other, old)])
+            .await
+            .unwrap();
+        let by_id = |store: &crate::sqlite::SqliteStore, id: &str| {
+            let store = store.clone();
+            let id = id.to_owned();
+            async move {
+                let query = ObjectQuery {
+                    ids: vec![id],
+                    versions: vec![VersionMatch::All],
+                    ..ObjectQuery::default()
+                };
+                store
+                    .manifest(collection, &query)
+                    .await
+                    .unwrap()
+                    .records
+                    .into_iter()
+                    .map(|r| r.version.as_str().to_owned())
+                    .collect::<Vec<_>>()
+            }
+        };
+        // The node has read by id, so its map is built before the other process writes.
+        assert_eq!(by_id(&node, ID).await, Vec::<String>::new());
+
+        let cli = crate::sqlite::SqliteStore::open(dir.path(), Arc::new(SystemClock)).unwrap();
+        cli.add_objects(collection, &import, vec![indicator(ID, old)])
+            .await
+            .unwrap();
+        assert_eq!(by_id(&node, ID).await, [old]);
+        let outcomes = node
+            .add_objects(
+                collection,
+                &import,
+                vec![indicator(ID, old), indicator(ID, new)],
+            )
+            .await
+            .unwrap();
+        assert!(matches!(outcomes[0], AddOutcome::AlreadyPresent { .. }));
+        assert!(matches!(outcomes[1], AddOutcome::Added { .. }));
+        assert_eq!(by_id(&cli, ID).await, [old, new]);
+        assert_eq!(by_id(&node, other).await, [old]);
+        assert!(node.integrity_check().await.unwrap().problems.is_empty());
+    }
+
+    /// A write whose transaction is rolled back (its status id was taken, after its
+    /// objects were stored) leaves no entry for the row numbers it gave back: another
+    /// process stores a different object under those numbers, and this store finds it.
+    #[tokio::test]
+    async fn a_rolled_back_batch_leaves_nothing_in_the_map() {
+        use crate::status::{Status, StatusOf};
+        let dir = tempfile::tempdir().unwrap();
+        let collection = Uuid::new_v4();
+        let node = store_with_collection(dir.path(), Arc::new(SystemClock), collection).await;
+        let import = Provenance::Import {
+            source: "test".into(),
+        };
+        let at = "2020-01-01T00:00:00.000Z";
+        let status = Status {
+            id: Uuid::from_u128(7),
+            account: "alice".into(),
+            request_timestamp: crate::time::Micros(0),
+            total_count: 0,
+            successes: Vec::new(),
+            failures: Vec::new(),
+            pendings: Vec::new(),
+        };
+        node.create_status(&status).await.unwrap();
+        let taken: StatusOf = Box::new(move |_| status.clone());
+        let lost = "indicator--00000003-0000-4000-8000-000000000000";
+        assert!(
+            node.add_objects_with_status(collection, &import, vec![indicator(lost, at)], taken)
+                .await
+                .is_err()
+        );
+        let cli = crate::sqlite::SqliteStore::open(dir.path(), Arc::new(SystemClock)).unwrap();
+        cli.add_objects(collection, &import, vec![indicator(ID, at)])
+            .await
+            .unwrap();
+        let found = |id: &str| {
+            let node = node.clone();
+            let query = ObjectQuery {
+                ids: vec![id.to_owned()],
+                ..ObjectQuery::default()
+            };
+            async move {
+                node.manifest(collection, &query)
+                    .await
+                    .unwrap()
+                    .records
+                    .len()
+            }
+        };
+        assert_eq!(found(ID).await, 1);
+        assert_eq!(found(lost).await, 0);
+    }
+
+    /// A restore that fails after storing part of its batch leaves no entry for the
+    /// row numbers the rollback gives back.
+    #[tokio::test]
+    async fn a_failed_restore_leaves_nothing_in_the_map() {
+        let (source_dir, dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let collection = Uuid::new_v4();
+        let clock = Arc::new(SystemClock);
+        let source = store_with_collection(source_dir.path(), clock.clone(), collection).await;
+        let node = store_with_collection(dir.path(), clock.clone(), collection).await;
+        let import = Provenance::Import {
+            source: "test".into(),
+        };
+        let at = "2020-01-01T00:00:00.000Z";
+        let lost = "indicator--00000003-0000-4000-8000-000000000000";
+        node.add_objects(collection, &import, vec![indicator(ID, at)])
+            .await
+            .unwrap();
+        source
+            .add_objects(collection, &import, vec![indicator(lost, at)])
+            .await
+            .unwrap();
+        let held = node.dump_objects(collection, None, 10).await.unwrap();
+        let mut batch = source.dump_objects(collection, None, 10).await.unwrap();
+        batch.extend(held);
+        assert!(node.restore_objects(collection, batch, None).await.is_err());
+
+        let other = "indicator--00000004-0000-4000-8000-000000000000";
+        let cli = crate::sqlite::SqliteStore::open(dir.path(), clock).unwrap();
+        cli.add_objects(collection, &import, vec![indicator(other, at)])
+            .await
+            .unwrap();
+        let found = |id: &str| {
+            let node = node.clone();
+            let query = ObjectQuery {
+                ids: vec![id.to_owned()],
+                ..ObjectQuery::default()
+            };
+            async move {
+                node.manifest(collection, &query)
+                    .await
+                    .unwrap()
+                    .records
+                    .len()
+            }
+        };
+        assert_eq!(found(other).await, 1);
+        assert_eq!(found(lost).await, 0);
+    }
+
     /// Versions are listed only when enough are past the watermark, and then all of
     /// them; the map keeps the listed ones one merge longer, for older snapshots.
     #[test]
