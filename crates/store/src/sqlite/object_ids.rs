@@ -110,9 +110,10 @@ pub(super) fn remove_collection(tx: &Connection, collection: i64) -> Result<()> 
 /// once per r versions, so each version costs about n/r entries written; nothing is
 /// written per version before, so r is bounded by what the map may hold in memory (and
 /// by how long rebuilding it takes: a scan of r rows): a quarter of the store, between
-/// 65,536 and 262,144 (at most about 25 MB for two generations of entries).
+/// 65,536 and 131,072 (two generations of entries, about 8 MB of map, and a merge's
+/// sorted entries, 3 MB).
 pub fn recent_limit(rows: i64) -> i64 {
-    (rows.max(0) / 4).clamp(65_536, 262_144)
+    (rows.max(0) / 4).clamp(65_536, 131_072)
 }
 
 /// Where the durable index stands in one snapshot.
@@ -397,12 +398,27 @@ impl Writing<'_> {
             return Ok(0);
         };
         let before = recent.mark.merged;
-        let listed = tx.execute(
-            "INSERT INTO object_ids (collection, id_hash, seq) \
-             SELECT collection, id_hash, seq FROM objects NOT INDEXED WHERE seq > ?1 \
-             ORDER BY 1, 2, 3",
-            [before],
+        // Read from the rows, which are the truth (the map may hold stale entries of
+        // deleted versions), and sorted here: SQLite's sorter may take as much memory
+        // as the page cache (64 MiB) for a merge, and compares encoded records.
+        let mut entries: Vec<(i64, i64, i64)> = Vec::with_capacity(recent.pending.max(0) as usize);
+        {
+            let mut scan = tx.prepare_cached(
+                "SELECT collection, id_hash, seq FROM objects NOT INDEXED WHERE seq > ?1",
+            )?;
+            let mut rows = scan.query([before])?;
+            while let Some(row) = rows.next()? {
+                entries.push((row.get(0)?, row.get(1)?, row.get(2)?));
+            }
+        }
+        entries.sort_unstable();
+        let mut list = tx.prepare_cached(
+            "INSERT INTO object_ids (collection, id_hash, seq) VALUES (?1, ?2, ?3)",
         )?;
+        for &(collection, hash, row) in &entries {
+            list.execute(params![collection, hash, row])?;
+        }
+        let listed = entries.len();
         let merged: i64 = tx.query_row(
             "UPDATE id_index SET version = version + 1, merged_through = \
                max(?1, coalesce((SELECT max(seq) FROM objects), ?1)) \
@@ -964,9 +980,9 @@ mod tests {
     #[test]
     fn the_recent_limit_grows_with_the_store_within_bounds() {
         assert_eq!(recent_limit(0), 65_536);
-        assert_eq!(recent_limit(1_000_000), 250_000);
-        assert_eq!(recent_limit(10_000_000), 262_144);
-        assert_eq!(recent_limit(i64::MAX), 262_144);
-        assert!(recent_limit(600_000) > recent_limit(400_000));
+        assert_eq!(recent_limit(400_000), 100_000);
+        assert_eq!(recent_limit(1_000_000), 131_072);
+        assert_eq!(recent_limit(i64::MAX), 131_072);
+        assert!(recent_limit(500_000) > recent_limit(400_000));
     }
 }
