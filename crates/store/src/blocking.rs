@@ -7,6 +7,8 @@
 //! Why not `spawn_blocking`: a request reads the store several times (its token, its
 //! collection, then the page), and each trip to the blocking pool is two thread
 //! wake-ups. Reading in place made one paging walk 25 % faster (`BENCHMARKS.md`).
+//! A lookup by key takes about as long as the handover itself, so the SQLite store
+//! runs those on the calling thread without one (`SqliteStore::read_point`).
 
 /// Runs `f` where the caller is, as the module says.
 pub fn in_place<R>(f: impl FnOnce() -> R) -> R {

@@ -54,11 +54,11 @@ impl Store for SqliteStore {
     }
 
     fn get_collection(&self, id: Uuid) -> StoreFuture<'_, Collection> {
-        Box::pin(self.read(move |conn| collections::get(conn, id)))
+        Box::pin(self.read_point(move |conn| collections::get(conn, id)))
     }
 
     fn find_collection<'a>(&'a self, id_or_alias: &'a str) -> StoreFuture<'a, Collection> {
-        Box::pin(self.read(move |conn| collections::find(conn, id_or_alias)))
+        Box::pin(self.read_point(move |conn| collections::find(conn, id_or_alias)))
     }
 
     fn delete_collection(&self, id: Uuid) -> StoreFuture<'_, ()> {
@@ -191,7 +191,7 @@ impl Store for SqliteStore {
         collection: &'a str,
         direction: Channel,
     ) -> StoreFuture<'a, Option<String>> {
-        Box::pin(self.read(move |conn| sync::cursor(conn, partner, collection, direction)))
+        Box::pin(self.read_point(move |conn| sync::cursor(conn, partner, collection, direction)))
     }
 
     fn set_sync_cursor(&self, cursor: SyncCursor, moved: u64) -> StoreFuture<'_, ()> {
@@ -260,7 +260,7 @@ impl Store for SqliteStore {
     }
 
     fn get_status(&self, id: Uuid) -> StoreFuture<'_, Status> {
-        Box::pin(self.read(move |conn| statuses::get(conn, id)))
+        Box::pin(self.read_point(move |conn| statuses::get(conn, id)))
     }
 
     fn create_account(&self, new: NewAccount) -> StoreFuture<'_, Account> {
@@ -272,7 +272,7 @@ impl Store for SqliteStore {
     }
 
     fn get_account<'a>(&'a self, name: &'a str) -> StoreFuture<'a, Account> {
-        Box::pin(self.read(move |conn| accounts::get(conn, name)))
+        Box::pin(self.read_point(move |conn| accounts::get(conn, name)))
     }
 
     fn delete_account<'a>(&'a self, name: &'a str) -> StoreFuture<'a, ()> {
@@ -300,7 +300,7 @@ impl Store for SqliteStore {
     }
 
     fn password_hash<'a>(&'a self, name: &'a str) -> StoreFuture<'a, Option<String>> {
-        Box::pin(self.read(move |conn| accounts::password_hash(conn, name)))
+        Box::pin(self.read_point(move |conn| accounts::password_hash(conn, name)))
     }
 
     fn add_token<'a>(&'a self, account: &'a str, token: NewToken) -> StoreFuture<'a, TokenInfo> {
@@ -318,7 +318,7 @@ impl Store for SqliteStore {
     }
 
     fn account_by_token<'a>(&'a self, hash: &'a TokenHash) -> StoreFuture<'a, Account> {
-        Box::pin(self.read(move |conn| accounts::account_by_token(conn, hash)))
+        Box::pin(self.read_point(move |conn| accounts::account_by_token(conn, hash)))
     }
 
     fn set_rights<'a>(
@@ -339,7 +339,7 @@ impl Store for SqliteStore {
     }
 
     fn rights<'a>(&'a self, account: &'a str, collection: Uuid) -> StoreFuture<'a, Rights> {
-        Box::pin(self.read(move |conn| accounts::rights(conn, account, collection)))
+        Box::pin(self.read_point(move |conn| accounts::rights(conn, account, collection)))
     }
 
     fn grants_of_account<'a>(&'a self, account: &'a str) -> StoreFuture<'a, Vec<Grant>> {
