@@ -122,6 +122,16 @@ mod tests {
             .unwrap();
     }
 
+    /// The id index's entries (collection, id hash, row), in key order.
+    fn id_entries(conn: &Connection) -> Vec<(i64, i64, i64)> {
+        conn.prepare("SELECT collection, id_hash, seq FROM object_ids")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
     /// A version-1 database keeps its objects findable: the migration hashes stored ids.
     #[test]
     fn version_two_hashes_the_ids_already_stored() {
@@ -347,13 +357,7 @@ mod tests {
         .unwrap();
         migrate(&mut conn).unwrap();
         assert_eq!(schema_version(&conn).unwrap(), SCHEMA_VERSION);
-        let listed: Vec<(i64, i64, i64)> = conn
-            .prepare("SELECT collection, id_hash, seq FROM object_ids")
-            .unwrap()
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let listed = id_entries(&conn);
         assert_eq!(listed, [(1, 11, 3), (1, 11, 8)]);
         let mark: (i64, i64) = conn
             .query_row("SELECT merged_through, version FROM id_index", [], |row| {
@@ -395,13 +399,7 @@ mod tests {
         .unwrap();
         migrate(&mut conn).unwrap();
         assert_eq!(schema_version(&conn).unwrap(), SCHEMA_VERSION);
-        let listed: Vec<(i64, i64, i64)> = conn
-            .prepare("SELECT collection, id_hash, seq FROM object_ids")
-            .unwrap()
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let listed = id_entries(&conn);
         assert_eq!(listed, [(1, 11, 1), (1, 11, 2)]);
         assert!(
             super::super::object_ids::problems(&conn)

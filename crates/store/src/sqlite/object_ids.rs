@@ -480,6 +480,7 @@ mod tests {
 
     use uuid::Uuid;
 
+    use super::super::SqliteStore;
     use super::super::testing::{indicator, store_with_collection};
     use crate::Store;
     use crate::object::{AddOutcome, Provenance, Version};
@@ -487,6 +488,49 @@ mod tests {
     use crate::time::SystemClock;
 
     const ID: &str = "indicator--00000001-0000-4000-8000-000000000000";
+
+    fn import() -> Provenance {
+        Provenance::Import {
+            source: "test".into(),
+        }
+    }
+
+    /// Posts version `old` of [`ID`] again with a newer one: the first must be
+    /// recognised as stored, the second added.
+    async fn posts_again_then_newer(store: &SqliteStore, collection: Uuid, old: &str, new: &str) {
+        let outcomes = store
+            .add_objects(
+                collection,
+                &import(),
+                vec![indicator(ID, old), indicator(ID, new)],
+            )
+            .await
+            .unwrap();
+        assert!(matches!(outcomes[0], AddOutcome::AlreadyPresent { .. }));
+        assert!(matches!(outcomes[1], AddOutcome::Added { .. }));
+    }
+
+    /// The versions of object `id` that `store` finds by id (a manifest with `match[id]`).
+    async fn versions_of(
+        store: &SqliteStore,
+        collection: Uuid,
+        id: &str,
+        versions: Vec<VersionMatch>,
+    ) -> Vec<String> {
+        let query = ObjectQuery {
+            ids: vec![id.to_owned()],
+            versions,
+            ..ObjectQuery::default()
+        };
+        store
+            .manifest(collection, &query)
+            .await
+            .unwrap()
+            .records
+            .into_iter()
+            .map(|r| r.version.as_str().to_owned())
+            .collect()
+    }
 
     /// (entries in `object_ids`, the watermark, the write count).
     fn state(conn: &Connection) -> (i64, i64, i64) {
@@ -553,9 +597,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let collection = Uuid::new_v4();
         let store = store_with_collection(dir.path(), Arc::new(SystemClock), collection).await;
-        let import = Provenance::Import {
-            source: "test".into(),
-        };
+        let import = import();
         let old = "2020-01-01T00:00:00.000Z";
         let new = "2021-01-01T00:00:00.000Z";
         let other = "indicator--00000002-0000-4000-8000-000000000000";
@@ -577,35 +619,9 @@ mod tests {
         }
         assert_eq!(state(&raw), (2, 2, 3));
 
-        let outcomes = store
-            .add_objects(
-                collection,
-                &import,
-                vec![indicator(ID, old), indicator(ID, new)],
-            )
-            .await
-            .unwrap();
-        assert!(matches!(outcomes[0], AddOutcome::AlreadyPresent { .. }));
-        assert!(matches!(outcomes[1], AddOutcome::Added { .. }));
+        posts_again_then_newer(&store, collection, old, new).await;
         assert_eq!(state(&raw).0, 2, "the new version is only in the map");
-        let versions = |versions: Vec<VersionMatch>| {
-            let store = store.clone();
-            async move {
-                let query = ObjectQuery {
-                    ids: vec![ID.to_owned()],
-                    versions,
-                    ..ObjectQuery::default()
-                };
-                store
-                    .manifest(collection, &query)
-                    .await
-                    .unwrap()
-                    .records
-                    .into_iter()
-                    .map(|r| r.version.as_str().to_owned())
-                    .collect::<Vec<_>>()
-            }
-        };
+        let versions = |versions| versions_of(&store, collection, ID, versions);
         assert_eq!(versions(vec![VersionMatch::All]).await, [old, new]);
         assert_eq!(versions(vec![VersionMatch::Last]).await, [new]);
         assert_eq!(versions(vec![VersionMatch::First]).await, [old]);
@@ -637,52 +653,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let collection = Uuid::new_v4();
         let node = store_with_collection(dir.path(), Arc::new(SystemClock), collection).await;
-        let import = Provenance::Import {
-            source: "test".into(),
-        };
+        let import = import();
         let old = "2020-01-01T00:00:00.000Z";
         let new = "2021-01-01T00:00:00.000Z";
         let other = "indicator--00000002-0000-4000-8000-000000000000";
         node.add_objects(collection, &import, vec![indicator(other, old)])
             .await
             .unwrap();
-        let by_id = |store: &crate::sqlite::SqliteStore, id: &str| {
-            let store = store.clone();
-            let id = id.to_owned();
-            async move {
-                let query = ObjectQuery {
-                    ids: vec![id],
-                    versions: vec![VersionMatch::All],
-                    ..ObjectQuery::default()
-                };
-                store
-                    .manifest(collection, &query)
-                    .await
-                    .unwrap()
-                    .records
-                    .into_iter()
-                    .map(|r| r.version.as_str().to_owned())
-                    .collect::<Vec<_>>()
-            }
-        };
+        let by_id = |store, id| versions_of(store, collection, id, vec![VersionMatch::All]);
         // The node has read by id, so its map is built before the other process writes.
         assert_eq!(by_id(&node, ID).await, Vec::<String>::new());
 
-        let cli = crate::sqlite::SqliteStore::open(dir.path(), Arc::new(SystemClock)).unwrap();
+        let cli = SqliteStore::open(dir.path(), Arc::new(SystemClock)).unwrap();
         cli.add_objects(collection, &import, vec![indicator(ID, old)])
             .await
             .unwrap();
         assert_eq!(by_id(&node, ID).await, [old]);
-        let outcomes = node
-            .add_objects(
-                collection,
-                &import,
-                vec![indicator(ID, old), indicator(ID, new)],
-            )
-            .await
-            .unwrap();
-        assert!(matches!(outcomes[0], AddOutcome::AlreadyPresent { .. }));
-        assert!(matches!(outcomes[1], AddOutcome::Added { .. }));
+        posts_again_then_newer(&node, collection, old, new).await;
         assert_eq!(by_id(&cli, ID).await, [old, new]);
         assert_eq!(by_id(&node, other).await, [old]);
         assert!(node.integrity_check().await.unwrap().problems.is_empty());
@@ -697,9 +684,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let collection = Uuid::new_v4();
         let node = store_with_collection(dir.path(), Arc::new(SystemClock), collection).await;
-        let import = Provenance::Import {
-            source: "test".into(),
-        };
+        let import = import();
         let at = "2020-01-01T00:00:00.000Z";
         let status = Status {
             id: Uuid::from_u128(7),
@@ -718,26 +703,12 @@ mod tests {
                 .await
                 .is_err()
         );
-        let cli = crate::sqlite::SqliteStore::open(dir.path(), Arc::new(SystemClock)).unwrap();
+        let cli = SqliteStore::open(dir.path(), Arc::new(SystemClock)).unwrap();
         cli.add_objects(collection, &import, vec![indicator(ID, at)])
             .await
             .unwrap();
-        let found = |id: &str| {
-            let node = node.clone();
-            let query = ObjectQuery {
-                ids: vec![id.to_owned()],
-                ..ObjectQuery::default()
-            };
-            async move {
-                node.manifest(collection, &query)
-                    .await
-                    .unwrap()
-                    .records
-                    .len()
-            }
-        };
-        assert_eq!(found(ID).await, 1);
-        assert_eq!(found(lost).await, 0);
+        assert_eq!(versions_of(&node, collection, ID, vec![]).await.len(), 1);
+        assert_eq!(versions_of(&node, collection, lost, vec![]).await.len(), 0);
     }
 
     /// A restore that fails after storing part of its batch leaves no entry for the
@@ -749,9 +720,7 @@ mod tests {
         let clock = Arc::new(SystemClock);
         let source = store_with_collection(source_dir.path(), clock.clone(), collection).await;
         let node = store_with_collection(dir.path(), clock.clone(), collection).await;
-        let import = Provenance::Import {
-            source: "test".into(),
-        };
+        let import = import();
         let at = "2020-01-01T00:00:00.000Z";
         let lost = "indicator--00000003-0000-4000-8000-000000000000";
         node.add_objects(collection, &import, vec![indicator(ID, at)])
@@ -767,26 +736,12 @@ mod tests {
         assert!(node.restore_objects(collection, batch, None).await.is_err());
 
         let other = "indicator--00000004-0000-4000-8000-000000000000";
-        let cli = crate::sqlite::SqliteStore::open(dir.path(), clock).unwrap();
+        let cli = SqliteStore::open(dir.path(), clock).unwrap();
         cli.add_objects(collection, &import, vec![indicator(other, at)])
             .await
             .unwrap();
-        let found = |id: &str| {
-            let node = node.clone();
-            let query = ObjectQuery {
-                ids: vec![id.to_owned()],
-                ..ObjectQuery::default()
-            };
-            async move {
-                node.manifest(collection, &query)
-                    .await
-                    .unwrap()
-                    .records
-                    .len()
-            }
-        };
-        assert_eq!(found(other).await, 1);
-        assert_eq!(found(lost).await, 0);
+        assert_eq!(versions_of(&node, collection, other, vec![]).await.len(), 1);
+        assert_eq!(versions_of(&node, collection, lost, vec![]).await.len(), 0);
     }
 
     /// Versions are listed only when enough are past the watermark, and then all of
