@@ -204,11 +204,12 @@ fn insert_restored(
         .optional()?
         .ok_or_else(|| StoreError::not_found("collection", collection))?;
     {
-        let mut inserter = Inserter::new(tx, recent)?;
+        let hashes = versions.iter().map(|v| id_hash(&v.id));
+        let mut inserter = Inserter::new(tx, recent, seq, hashes)?;
         for stored in &versions {
             stored.check_after(collection, Micros(last))?;
             let hash = id_hash(&stored.id);
-            let existing = inserter.existing(seq, hash, &stored.id)?;
+            let existing = inserter.existing(hash, &stored.id)?;
             if existing
                 .iter()
                 .any(|e| e.version == stored.version.normalised())
