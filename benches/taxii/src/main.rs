@@ -104,6 +104,11 @@ enum Command {
         /// (several consumers reading the node); the rate is their total.
         #[arg(long, default_value_t = 1)]
         readers: u64,
+        /// Ask for the next page as soon as this one's `next` has arrived (the
+        /// envelope's head), and read the rest of this page meanwhile: a consumer that
+        /// overlaps its own reading with the server's.
+        #[arg(long)]
+        ahead: bool,
     },
     /// Get An Object latency over random ids among objects [0, N) of the seed.
     ById {
@@ -170,7 +175,8 @@ fn main() -> anyhow::Result<()> {
             target,
             limit,
             readers,
-        } => runtime()?.block_on(page(target, limit, readers)),
+            ahead,
+        } => runtime()?.block_on(page(target, limit, readers, ahead)),
         Command::FederationCosts {
             objects,
             seed,
@@ -330,11 +336,20 @@ struct Envelope {
     objects: Vec<IgnoredAny>,
 }
 
-async fn page(target: Target, limit: u64, readers: u64) -> anyhow::Result<()> {
+async fn page(target: Target, limit: u64, readers: u64, ahead: bool) -> anyhow::Result<()> {
     let target = std::sync::Arc::new(target);
     let started = Instant::now();
     let walks: Vec<_> = (0..readers.max(1))
-        .map(|_| tokio::spawn(walk(std::sync::Arc::clone(&target), limit)))
+        .map(|_| {
+            let target = std::sync::Arc::clone(&target);
+            tokio::spawn(async move {
+                if ahead {
+                    walk_ahead(target, limit).await
+                } else {
+                    walk(target, limit).await
+                }
+            })
+        })
         .collect();
     let (mut objects, mut pages, mut latencies) = (0u64, 0u64, Vec::new());
     for walk in walks {
@@ -387,6 +402,95 @@ async fn walk(
             (true, Some(n)) => next = Some(n),
             (true, None) => bail!("page {pages} says more but has no next"),
             (false, _) => break,
+        }
+    }
+    Ok((objects, pages, latencies))
+}
+
+/// Sends the GET of one page (`pages` pages read before it, after `next`).
+async fn request_page(
+    http: &reqwest::Client,
+    auth: &str,
+    target: &Target,
+    limit: u64,
+    pages: u64,
+    next: Option<&str>,
+) -> anyhow::Result<reqwest::Response> {
+    let mut request = http
+        .get(target.objects_url(pages))
+        .header("Accept", TAXII)
+        .header("Authorization", auth)
+        .query(&[("limit", limit.to_string())]);
+    if let Some(next) = next {
+        request = request.query(&[("next", next)]);
+    }
+    Ok(request.send().await?)
+}
+
+/// `more` and `next` from an envelope's head, if the body read so far holds everything
+/// before its `objects` (Passerelle writes them first; otherwise the whole page is read
+/// before the next is asked for).
+fn head_of(body: &[u8]) -> Option<(bool, Option<String>)> {
+    let key = b"\"objects\":[";
+    let at = body.windows(key.len()).position(|w| w == key)?;
+    let mut head = body[..at + key.len()].to_vec();
+    head.extend_from_slice(b"]}");
+    let envelope: Envelope = serde_json::from_slice(&head).ok()?;
+    Some((envelope.more, envelope.next))
+}
+
+/// [`walk`], asking for page N+1 as soon as page N's `next` has arrived.
+async fn walk_ahead(
+    target: std::sync::Arc<Target>,
+    limit: u64,
+) -> anyhow::Result<(u64, u64, Vec<Duration>)> {
+    let (http, auth) = client()?;
+    let (mut objects, mut pages) = (0u64, 0u64);
+    let mut latencies = Vec::new();
+    let mut started = Instant::now();
+    let mut response = request_page(&http, &auth, &target, limit, 0, None).await?;
+    loop {
+        let code = response.status();
+        let mut body = Vec::new();
+        let mut following = None;
+        while let Some(chunk) = response.chunk().await? {
+            body.extend_from_slice(&chunk);
+            if following.is_none()
+                && code == 200
+                && let Some((true, Some(next))) = head_of(&body)
+            {
+                let (http, auth, target) = (http.clone(), auth.clone(), target.clone());
+                following = Some(tokio::spawn(async move {
+                    let started = Instant::now();
+                    let response =
+                        request_page(&http, &auth, &target, limit, pages + 1, Some(&next)).await;
+                    (started, response)
+                }));
+            }
+        }
+        if code != 200 {
+            bail!(
+                "GET page {}: HTTP {code}: {}",
+                pages + 1,
+                String::from_utf8_lossy(&body[..body.len().min(500)])
+            );
+        }
+        latencies.push(started.elapsed());
+        let envelope: Envelope = serde_json::from_slice(&body)?;
+        objects += envelope.objects.len() as u64;
+        pages += 1;
+        match (envelope.more, envelope.next, following) {
+            (true, Some(_), Some(task)) => {
+                let (at, next_response) = task.await?;
+                started = at;
+                response = next_response?;
+            }
+            (true, Some(next), None) => {
+                started = Instant::now();
+                response = request_page(&http, &auth, &target, limit, pages, Some(&next)).await?;
+            }
+            (true, None, _) => bail!("page {pages} says more but has no next"),
+            (false, _, _) => break,
         }
     }
     Ok((objects, pages, latencies))
