@@ -376,26 +376,11 @@ async fn walk(
     let mut next: Option<String> = None;
     loop {
         let page_started = Instant::now();
-        let mut request = http
-            .get(target.objects_url(pages))
-            .header("Accept", TAXII)
-            .header("Authorization", &auth)
-            .query(&[("limit", limit.to_string())]);
-        if let Some(next) = &next {
-            request = request.query(&[("next", next)]);
-        }
-        let response = request.send().await?;
+        let response = request_page(&http, &auth, &target, limit, pages, next.as_deref()).await?;
         let code = response.status();
         let bytes = response.bytes().await?;
-        if code != 200 {
-            bail!(
-                "GET page {}: HTTP {code}: {}",
-                pages + 1,
-                String::from_utf8_lossy(&bytes[..bytes.len().min(500)])
-            );
-        }
         latencies.push(page_started.elapsed());
-        let envelope: Envelope = serde_json::from_slice(&bytes)?;
+        let envelope = envelope_of(code, &bytes, pages + 1)?;
         objects += envelope.objects.len() as u64;
         pages += 1;
         match (envelope.more, envelope.next) {
@@ -425,6 +410,17 @@ async fn request_page(
         request = request.query(&[("next", next)]);
     }
     Ok(request.send().await?)
+}
+
+/// The envelope of page number `page`, whose response had status `code` and body `body`.
+fn envelope_of(code: reqwest::StatusCode, body: &[u8], page: u64) -> anyhow::Result<Envelope> {
+    if code != 200 {
+        bail!(
+            "GET page {page}: HTTP {code}: {}",
+            String::from_utf8_lossy(&body[..body.len().min(500)])
+        );
+    }
+    Ok(serde_json::from_slice(body)?)
 }
 
 /// `more` and `next` from an envelope's head, if the body read so far holds everything
@@ -468,15 +464,8 @@ async fn walk_ahead(
                 }));
             }
         }
-        if code != 200 {
-            bail!(
-                "GET page {}: HTTP {code}: {}",
-                pages + 1,
-                String::from_utf8_lossy(&body[..body.len().min(500)])
-            );
-        }
         latencies.push(started.elapsed());
-        let envelope: Envelope = serde_json::from_slice(&body)?;
+        let envelope = envelope_of(code, &body, pages + 1)?;
         objects += envelope.objects.len() as u64;
         pages += 1;
         match (envelope.more, envelope.next, following) {

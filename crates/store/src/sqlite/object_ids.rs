@@ -232,6 +232,19 @@ impl Listing {
     }
 }
 
+/// Calls `f` with (collection, id hash, row) of every version whose row number is
+/// after `after`: a range of row ids, walked in order.
+fn each_row_after(conn: &Connection, after: i64, mut f: impl FnMut(i64, i64, i64)) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT collection, id_hash, seq FROM objects NOT INDEXED WHERE seq > ?1",
+    )?;
+    let mut rows = stmt.query([after])?;
+    while let Some(row) = rows.next()? {
+        f(row.get(0)?, row.get(1)?, row.get(2)?);
+    }
+    Ok(())
+}
+
 impl Recent {
     /// The map of `conn`'s snapshot, whose mark is `mark`: its rows after the watermark.
     fn build(conn: &Connection, mark: Mark) -> Result<Recent> {
@@ -241,13 +254,9 @@ impl Recent {
             pending: 0,
             rows: Listing::default(),
         };
-        let mut stmt = conn.prepare_cached(
-            "SELECT collection, id_hash, seq FROM objects NOT INDEXED WHERE seq > ?1",
-        )?;
-        let mut rows = stmt.query([mark.merged])?;
-        while let Some(row) = rows.next()? {
-            recent.add(row.get(0)?, row.get(1)?, row.get(2)?);
-        }
+        each_row_after(conn, mark.merged, |collection, hash, row| {
+            recent.add(collection, hash, row)
+        })?;
         tracing::debug!(versions = recent.pending, "rebuilt the recent id map");
         Ok(recent)
     }
@@ -361,13 +370,12 @@ impl Writing<'_> {
         row
     }
 
-    /// The recent rows of object (`collection`, `hash`).
-    pub(super) fn rows(&self, collection: i64, hash: i64) -> Array {
-        let mut out = Vec::new();
+    /// The recent rows of object (`collection`, `hash`), appended to `out` (no
+    /// allocation when there are none, as for nearly every new object).
+    pub(super) fn rows_into(&self, collection: i64, hash: i64, out: &mut Vec<Value>) {
         if let Some(recent) = self.ids.lock().as_ref() {
-            recent.collect(&[(collection, hash)], recent.mark.merged, &mut out);
+            recent.collect(&[(collection, hash)], recent.mark.merged, out);
         }
-        Rc::new(out)
     }
 
     /// Lists the version just stored as row `row`.
@@ -381,10 +389,8 @@ impl Writing<'_> {
     /// [`recent_limit`] of them. Returns how many were listed.
     pub(super) fn merge_if_due(&self, tx: &Connection) -> Result<u64> {
         let pending = self.ids.lock().as_ref().map_or(0, |r| r.pending);
-        let rows: i64 = tx
-            .prepare_cached("SELECT coalesce(max(seq), 0) FROM objects")?
-            .query_row([], |row| row.get(0))?;
-        if pending < recent_limit(rows) {
+        // The store's size, as `recent_limit` wants it: the rows numbered so far.
+        if pending < recent_limit(self.next.get() - 1) {
             return Ok(0);
         }
         self.merge(tx)
@@ -402,15 +408,9 @@ impl Writing<'_> {
         // deleted versions), and sorted here: SQLite's sorter may take as much memory
         // as the page cache (64 MiB) for a merge, and compares encoded records.
         let mut entries: Vec<(i64, i64, i64)> = Vec::with_capacity(recent.pending.max(0) as usize);
-        {
-            let mut scan = tx.prepare_cached(
-                "SELECT collection, id_hash, seq FROM objects NOT INDEXED WHERE seq > ?1",
-            )?;
-            let mut rows = scan.query([before])?;
-            while let Some(row) = rows.next()? {
-                entries.push((row.get(0)?, row.get(1)?, row.get(2)?));
-            }
-        }
+        each_row_after(tx, before, |collection, hash, row| {
+            entries.push((collection, hash, row))
+        })?;
         entries.sort_unstable();
         let mut list = tx.prepare_cached(
             "INSERT INTO object_ids (collection, id_hash, seq) VALUES (?1, ?2, ?3)",
@@ -577,7 +577,14 @@ mod tests {
         row
     }
 
-    fn rows_of(array: &Array) -> Vec<i64> {
+    /// What the writer finds in the map for object (`collection`, `hash`).
+    fn recent_rows(ids: &Writing<'_>, collection: i64, hash: i64) -> Vec<i64> {
+        let mut out = Vec::new();
+        ids.rows_into(collection, hash, &mut out);
+        rows_of(&out)
+    }
+
+    fn rows_of(array: &[Value]) -> Vec<i64> {
         array
             .iter()
             .map(|v| match v {
@@ -760,7 +767,7 @@ mod tests {
         let last = store_row(&tx, &ids, -1);
         assert_eq!(ids.merge_if_due(&tx).unwrap(), limit as u64);
         assert_eq!(state(&tx), (limit, last, 2));
-        assert_eq!(rows_of(&ids.rows(1, -1)), Vec::<i64>::new(), "listed now");
+        assert_eq!(recent_rows(&ids, 1, -1), Vec::<i64>::new(), "listed now");
         let kept = recent.lock().as_ref().map(|r| r.rows.len()).unwrap();
         assert_eq!(
             kept as i64, limit,
@@ -872,7 +879,7 @@ mod tests {
         let ids = recent.writing(&tx).unwrap();
         let next = store_row(&tx, &ids, 3);
         assert_eq!(next, top + 1);
-        assert_eq!(rows_of(&ids.rows(1, 3)), [next]);
+        assert_eq!(recent_rows(&ids, 1, 3), [next]);
         assert!(problems(&tx).unwrap().is_empty());
     }
 

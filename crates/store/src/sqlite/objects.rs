@@ -181,17 +181,14 @@ impl<'c> Inserter<'c> {
     /// The stored versions of object `id` (whose [`id_hash`] is `hash`) in the batch's
     /// collection: none, without a statement, when no row has its hash.
     pub(super) fn existing(&mut self, hash: i64, id: &str) -> Result<Vec<Existing>> {
-        let recent = self.ids.rows(self.collection, hash);
-        let listed = self.listed.get(&hash);
-        if recent.is_empty() && listed.is_none() {
+        let mut rows: Vec<Value> = Vec::new();
+        self.ids.rows_into(self.collection, hash, &mut rows);
+        if let Some(listed) = self.listed.get(&hash) {
+            rows.extend(listed.iter().map(|&row| Value::Integer(row)));
+        }
+        if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let mut rows: Vec<Value> = listed
-            .into_iter()
-            .flatten()
-            .map(|&row| Value::Integer(row))
-            .collect();
-        rows.extend(recent.iter().cloned());
         let rows: Array = Rc::new(rows);
         Ok(self
             .versions_at
@@ -309,7 +306,9 @@ pub fn add(
                 }
                 None if !existing.is_empty() => {
                     // Without modified or created, identical bytes are the same version.
-                    let recent_rows = inserter.ids.rows(seq, hash);
+                    let mut recent_rows = Vec::new();
+                    inserter.ids.rows_into(seq, hash, &mut recent_rows);
+                    let recent_rows: Array = Rc::new(recent_rows);
                     let latest = latest_of
                         .query_row(params![seq, hash, object.id, recent_rows], |row| {
                             Ok((
